@@ -1,0 +1,27 @@
+"""The API key check: header X-Runner-Api-Key, compared in constant time."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import Request
+from fastapi.security import APIKeyHeader
+
+HEADER = "X-Runner-Api-Key"
+
+api_key_scheme = APIKeyHeader(name=HEADER, auto_error=False, scheme_name="ApiKey")
+
+
+class UnauthorizedError(Exception):
+    """Missing or wrong API key (HTTP 401, body `Unauthorized`)."""
+
+
+def check_key(expected: str, given: str | None) -> bool:
+    return hmac.compare_digest((given or "").encode(), expected.encode())
+
+
+async def require_api_key(request: Request) -> None:
+    """Route dependency: refuses the request unless it carries the service's key."""
+    given = request.headers.get(HEADER)
+    if not check_key(request.app.state.config.api_key, given):
+        raise UnauthorizedError()

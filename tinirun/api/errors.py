@@ -1,0 +1,92 @@
+"""The one place where failures become HTTP status codes.
+
+The user's code failing is never here: it is a `result` chunk.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import PlainTextResponse, Response
+
+from tinirun.api.auth import UnauthorizedError
+from tinirun.errors import (
+    BusyError,
+    EngineError,
+    FunctionExistsError,
+    FunctionNotReadyError,
+    InvalidRequestError,
+    NotFoundError,
+    StoreUnavailableError,
+    TinirunError,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[TinirunError], int] = {
+    InvalidRequestError: 400,
+    FunctionExistsError: 400,
+    FunctionNotReadyError: 400,
+    NotFoundError: 404,
+    BusyError: 429,
+    StoreUnavailableError: 503,
+    EngineError: 502,
+}
+
+
+def status_of(exc: TinirunError) -> int:
+    for kind in type(exc).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]  # type: ignore[index]
+    return 500
+
+
+def _field(loc: tuple[object, ...]) -> str:
+    parts = [str(p) for p in loc if p != "body"]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out or "body"
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    """One line per problem, each naming the field."""
+    lines = []
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            lines.append(f"Invalid JSON: {error.get('ctx', {}).get('error', error.get('msg'))}")
+            continue
+        lines.append(f"{_field(tuple(error.get('loc', ())))}: {error.get('msg')}")
+    return "; ".join(lines)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that map errors to responses."""
+
+    @app.exception_handler(UnauthorizedError)
+    async def _unauthorized(request: Request, exc: UnauthorizedError) -> Response:
+        return PlainTextResponse("Unauthorized", status_code=401)
+
+    @app.exception_handler(TinirunError)
+    async def _tinirun(request: Request, exc: TinirunError) -> Response:
+        status = status_of(exc)
+        headers = {}
+        if isinstance(exc, BusyError):
+            headers["Retry-After"] = str(exc.retry_after)
+        if status >= 500:
+            log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return PlainTextResponse(str(exc), status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        message = validation_message(exc)
+        is_syntax = any(e.get("type") == "json_invalid" for e in exc.errors())
+        return PlainTextResponse(message, status_code=400 if is_syntax else 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return PlainTextResponse(str(exc.detail), status_code=exc.status_code,
+                                 headers=getattr(exc, "headers", None))

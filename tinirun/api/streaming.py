@@ -1,0 +1,49 @@
+"""Encoding a stream of chunks for the wire: NDJSON (default) or Server-Sent Events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+from starlette.responses import StreamingResponse
+
+from tinirun.models import Chunk
+
+NDJSON = "application/x-ndjson"
+SSE = "text/event-stream"
+# Accept values that the original's clients send for NDJSON.
+NDJSON_TYPES = frozenset(
+    {"application/json", "application/jsonl", "application/json-lines", "application/x-ndjson",
+     "application/ndjson"}
+)
+
+
+def stream_format(accept: str | None, default: str) -> str:
+    """`sse` or `ndjson` for an Accept header; `default` when it names neither."""
+    if accept:
+        types = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+        if SSE in types:
+            return "sse"
+        if any(t in NDJSON_TYPES for t in types):
+            return "ndjson"
+    return default
+
+
+def encode(chunk: Chunk, fmt: str) -> bytes:
+    line = json.dumps(chunk.to_json(), ensure_ascii=False, separators=(",", ":"))
+    if fmt == "sse":
+        return f"data: {line}\n\n".encode()
+    return f"{line}\n".encode()
+
+
+async def _encoded(chunks: AsyncIterator[Chunk], fmt: str) -> AsyncIterator[bytes]:
+    async for chunk in chunks:
+        yield encode(chunk, fmt)
+
+
+def chunk_response(chunks: AsyncIterator[Chunk], fmt: str) -> StreamingResponse:
+    """A streaming response of `chunks`; the client hanging up cancels the iterator."""
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(
+        _encoded(chunks, fmt), media_type=SSE if fmt == "sse" else NDJSON, headers=headers
+    )

@@ -1,0 +1,186 @@
+"""Settings: read once from the environment into one typed object that fails loudly.
+
+`SETTINGS` is the table of every setting (name, default, help); the README's configuration
+table is checked against it by the tests.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from tinirun.languages import all_languages
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+LOG_LEVELS = ("trace", "debug", "info", "warn", "error")
+STREAM_FORMATS = ("ndjson", "sse")
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"must be an integer, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"must be true or false, got {raw!r}")
+
+
+def _text(raw: str) -> str:
+    if not raw.strip():
+        raise ValueError("must not be empty")
+    return raw
+
+
+def _optional_text(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def _existing_file(raw: str) -> Path | None:
+    if not raw.strip():
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        raise ValueError(f"no such file: {raw}")
+    return path
+
+
+def _path(raw: str) -> Path:
+    return Path(raw).expanduser()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: the field it fills, its default (None: required) and help."""
+
+    env: str
+    field: str
+    default: str | Callable[[], str] | None  # None: required; a callable: computed at start
+    help: str
+    parse: Callable[[str], Any]
+
+
+def _default_data_dir() -> str:
+    return platformdirs.user_data_dir("tinirun")
+
+
+def _default_workers() -> str:
+    return str(max(2, (os.cpu_count() or 2) * 2))
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("RUNNER_API_KEY", "api_key", None,
+            "Key every /api route checks in the X-Runner-Api-Key header.", _text),
+    Setting("RUNNER_REDIS_URL", "redis_url", "",
+            "Redis/Valkey URL for function metadata; empty: the embedded store.", _optional_text),
+    Setting("RUNNER_HOST", "host", "127.0.0.1", "Bind address.", _text),
+    Setting("RUNNER_PORT", "port", "8082", "Bind port.", _int_in(1, 65535)),
+    Setting("RUNNER_LOG_LEVEL", "log_level", "warn",
+            "Log level: trace, debug, info, warn, error.", _one_of(*LOG_LEVELS)),
+    Setting("RUNNER_CLEANUP_INTERVAL", "cleanup_interval", "300",
+            "Seconds between cleanup passes.", _int_in(1, 86400)),
+    Setting("RUNNER_DATA_DIR", "data_dir", _default_data_dir,
+            "Directory of the embedded store (default: the user's data dir).", _path),
+    Setting("RUNNER_DEFAULT_STREAM", "default_stream", "ndjson",
+            "Stream format when Accept names none: ndjson, or sse as the original's code does.",
+            _one_of(*STREAM_FORMATS)),
+    Setting("RUNNER_EXTRA_CA_BUNDLE", "extra_ca_bundle", "",
+            "PEM file of extra CA certificates trusted while dependencies install.",
+            _existing_file),
+    Setting("RUNNER_BASE_IMAGE", "base_image", "debian:trixie-slim",
+            "Image pulled as the base of the runtime images; when no registry is reachable "
+            "the base is made with debootstrap instead.", _text),
+    Setting("RUNNER_OCI_RUNTIME", "oci_runtime", "",
+            "OCI runtime for user containers (e.g. runsc for gVisor); empty: the engine's default.",
+            _optional_text),
+    Setting("RUNNER_DEPENDENCY_IMAGE_MAX_AGE", "dependency_image_max_age", "604800",
+            "Seconds a dependency image may go unused before cleanup removes it.",
+            _int_in(60, 10 * 365 * 86400)),
+    Setting("RUNNER_MAX_BODY_BYTES", "max_body_bytes", str(16 * 1024 * 1024),
+            "Largest request body accepted (413 beyond).", _int_in(1024, 1024 * 1024 * 1024)),
+    Setting("RUNNER_MAX_CONCURRENT_RUNS", "max_concurrent_runs", _default_workers,
+            "Runs at once (default: twice the cores); more wait in the queue.", _int_in(1, 1024)),
+    Setting("RUNNER_QUEUE_SIZE", "queue_size", "64",
+            "Runs that may wait for a slot; beyond it: 429 with Retry-After.", _int_in(0, 100000)),
+    Setting("RUNNER_PLAYGROUND", "playground", "true",
+            "Serve the web playground at /.", _bool),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of the service, typed."""
+
+    api_key: str
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8082
+    log_level: str = "warn"
+    cleanup_interval: int = 300
+    data_dir: Path = field(default_factory=lambda: Path(_default_data_dir()))
+    default_stream: str = "ndjson"
+    extra_ca_bundle: Path | None = None
+    base_image: str = "debian:trixie-slim"
+    oci_runtime: str | None = None
+    dependency_image_max_age: int = 604800
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_concurrent_runs: int = int(_default_workers())
+    queue_size: int = 64
+    playground: bool = True
+    # RUNNER_IMAGE_<LANG>: an image to use as that language's runtime instead of building ours.
+    image_overrides: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        """Read every setting; ConfigError names the first variable that is missing or bad."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = env.get(setting.env)
+            if raw is None:
+                if setting.default is None:
+                    raise ConfigError(f"{setting.env} is required: {setting.help}")
+                raw = setting.default() if callable(setting.default) else setting.default
+            try:
+                values[setting.field] = setting.parse(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{setting.env} {exc}") from None
+        overrides = {}
+        for name in all_languages():
+            image = env.get(f"RUNNER_IMAGE_{name.upper()}", "").strip()
+            if image:
+                overrides[name] = image
+        values["image_overrides"] = overrides
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})

@@ -1,0 +1,110 @@
+"""Container settings as data: pure functions that build the Engine API's create body.
+
+Every container that runs user code gets the isolation floor of the contract, and more:
+no network, read-only root, small noexec /tmp, memory without swap, CPU quota, a pids limit
+per container, no capabilities, no-new-privileges, private IPC and cgroup namespaces,
+uid 1000, no core dumps, capped file size and open files, logs off (attach still streams).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tinirun.engine.docker import LABEL
+
+RUN_USER = "1000:1000"
+WORK_DIR = "/work"
+TMP_SIZE_MB = 100
+SHM_SIZE_BYTES = 1024 * 1024
+PIDS_LIMIT = 50
+NOFILE_LIMIT = 256
+# Largest file the program may write (bytes); tmpfs sizes bound the total.
+FSIZE_LIMIT = 64 * 1024 * 1024
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a run may use."""
+
+    memory_mb: int
+    cpu: float
+    pids: int = PIDS_LIMIT
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """Service-wide choices about isolation."""
+
+    oci_runtime: str | None = None
+    # Size of the exec-allowed work directory (code, files, build output). It also counts
+    # against the memory limit, since tmpfs pages are memory.
+    work_size_mb: int = 512
+    extra_labels: Mapping[str, str] = field(default_factory=dict)
+
+
+def work_dir_size_mb(memory_mb: int, isolation: Isolation) -> int:
+    """The work tmpfs may not exceed the run's memory (its pages are charged there anyway)."""
+    return max(1, min(isolation.work_size_mb, memory_mb))
+
+
+def container_config(
+    image: str,
+    command: list[str],
+    env: Mapping[str, str],
+    limits: Limits,
+    isolation: Isolation,
+    labels: Mapping[str, str],
+    work_dir: bool = True,
+) -> dict[str, Any]:
+    """The Engine API body that creates one hardened, single-use container."""
+    memory = limits.memory_mb * 1024 * 1024
+    tmpfs = {"/tmp": f"rw,noexec,nosuid,nodev,size={TMP_SIZE_MB}m,mode=1777"}
+    if work_dir:
+        size = work_dir_size_mb(limits.memory_mb, isolation)
+        tmpfs[WORK_DIR] = f"rw,exec,nosuid,nodev,size={size}m,uid=1000,gid=1000,mode=0755"
+    host_config: dict[str, Any] = {
+        "NetworkMode": "none",
+        "ReadonlyRootfs": True,
+        "Tmpfs": tmpfs,
+        "ShmSize": SHM_SIZE_BYTES,
+        "Memory": memory,
+        "MemorySwap": memory,
+        "MemorySwappiness": 0,
+        "NanoCpus": int(limits.cpu * 1e9),
+        "PidsLimit": limits.pids,
+        "CapDrop": ["ALL"],
+        "SecurityOpt": ["no-new-privileges"],
+        "IpcMode": "private",
+        "CgroupnsMode": "private",
+        "Init": True,
+        "Ulimits": [
+            {"Name": "core", "Soft": 0, "Hard": 0},
+            {"Name": "fsize", "Soft": FSIZE_LIMIT, "Hard": FSIZE_LIMIT},
+            {"Name": "nofile", "Soft": NOFILE_LIMIT, "Hard": NOFILE_LIMIT},
+        ],
+        "LogConfig": {"Type": "none", "Config": {}},
+        "AutoRemove": False,
+        "Privileged": False,
+    }
+    if isolation.oci_runtime:
+        host_config["Runtime"] = isolation.oci_runtime
+    return {
+        "Image": image,
+        "Cmd": command,
+        "Entrypoint": [],
+        "User": RUN_USER,
+        "WorkingDir": WORK_DIR if work_dir else "/",
+        "Env": [f"{k}={v}" for k, v in {"HOME": "/tmp", "PATH": PATH, **env}.items()],
+        "AttachStdin": True,
+        "AttachStdout": True,
+        "AttachStderr": True,
+        "OpenStdin": True,
+        "StdinOnce": True,
+        "Tty": False,
+        "NetworkDisabled": True,
+        "Labels": {LABEL: "1", **isolation.extra_labels, **labels},
+        "HostConfig": host_config,
+    }

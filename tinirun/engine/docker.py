@@ -1,0 +1,308 @@
+"""A thin asyncio adapter over the Docker Engine API (aiodocker).
+
+Every engine failure leaves this module as EngineError (or BuildError for a failed build);
+callers never see aiohttp or aiodocker exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiodocker
+import aiohttp
+
+from tinirun.errors import BuildError, EngineError
+
+log = logging.getLogger(__name__)
+
+# Every container and image the service makes carries this label.
+LABEL = "tinirun"
+# The engine may take this long to answer a plain request before it counts as unreachable.
+REQUEST_TIMEOUT = 30.0
+# After a kill, how long to wait for the container to report its exit.
+EXIT_GRACE = 10.0
+
+
+@dataclass(frozen=True)
+class Output:
+    """Bytes the program wrote; `stream` is 1 for stdout, 2 for stderr."""
+
+    stream: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Exit:
+    """How the container ended."""
+
+    exit_code: int | None
+    timed_out: bool
+    oom_killed: bool
+    duration_ms: int
+
+
+def _engine_error(exc: BaseException) -> EngineError:
+    if isinstance(exc, EngineError):
+        return exc
+    if isinstance(exc, aiodocker.DockerError):
+        return EngineError(f"Docker engine error: {exc.message}")
+    if isinstance(exc, aiohttp.ClientConnectionError | OSError):
+        return EngineError(f"Cannot reach the Docker engine: {exc}")
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return EngineError("The Docker engine did not answer in time")
+    return EngineError(f"Docker engine error: {exc!r}")
+
+
+@contextlib.contextmanager
+def _engine_errors() -> Any:
+    try:
+        yield
+    except (aiodocker.DockerError, aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        raise _engine_error(exc) from exc
+
+
+class Engine:
+    """The service's handle on one Docker engine, created in the app's lifespan."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self._url = url
+        self._docker: aiodocker.Docker | None = None
+        # Removals still under way; held here so a hung-up run's cleanup is not collected.
+        self._cleanups: set[asyncio.Task[None]] = set()
+
+    @property
+    def docker(self) -> aiodocker.Docker:
+        if self._docker is None:
+            try:
+                self._docker = aiodocker.Docker(url=self._url)
+            except (ValueError, OSError) as exc:
+                raise EngineError(f"Cannot reach the Docker engine: {exc}") from exc
+        return self._docker
+
+    async def close(self) -> None:
+        if self._cleanups:
+            await asyncio.gather(*self._cleanups, return_exceptions=True)
+        if self._docker is not None:
+            await self._docker.close()
+            self._docker = None
+
+    async def ping(self) -> str:
+        """The engine's version; EngineError when it cannot be reached."""
+        with _engine_errors():
+            info = await asyncio.wait_for(self.docker.version(), REQUEST_TIMEOUT)
+        return str(info.get("Version", "unknown"))
+
+    async def info(self) -> dict[str, Any]:
+        with _engine_errors():
+            return dict(await asyncio.wait_for(self.docker.system.info(), REQUEST_TIMEOUT))
+
+    # --- images -------------------------------------------------------------------------------
+
+    async def image_id(self, ref: str) -> str | None:
+        """The id of image `ref`, or None when the engine has no such image."""
+        try:
+            with _engine_errors():
+                data = await asyncio.wait_for(self.docker.images.inspect(ref), REQUEST_TIMEOUT)
+        except EngineError as exc:
+            if isinstance(exc.__cause__, aiodocker.DockerError) and exc.__cause__.status == 404:
+                return None
+            raise
+        return str(data["Id"])
+
+    async def pull(self, ref: str) -> AsyncIterator[str]:
+        """Pull `ref`, yielding progress lines."""
+        with _engine_errors():
+            async for line in self.docker.images.pull(ref, stream=True):
+                text = line.get("status") or line.get("error") or ""
+                if line.get("error"):
+                    raise EngineError(f"Pull of {ref} failed: {line['error']}")
+                if text and "progress" not in line:
+                    yield f"{text} {line.get('id', '')}".strip()
+
+    async def tag(self, source: str, repo: str, tag: str) -> None:
+        with _engine_errors():
+            await self.docker.images.tag(source, repo, tag=tag)
+
+    async def import_image(self, tarball: Any, ref: str, changes: list[str]) -> None:
+        """Create image `ref` from a root filesystem tarball (a file object)."""
+        repo, _, tag = ref.partition(":")
+        params: list[tuple[str, str]] = [("fromSrc", "-"), ("repo", repo), ("tag", tag or "latest")]
+        params += [("changes", change) for change in changes]
+        with _engine_errors():
+            async with self.docker._query(
+                "images/create",
+                method="POST",
+                params=params,
+                data=tarball,
+                headers={"Content-Type": "application/x-tar"},
+                timeout=aiohttp.ClientTimeout(total=None),
+            ) as response:
+                body = await response.read()
+        for line in body.decode(errors="replace").splitlines():
+            with contextlib.suppress(ValueError):
+                if "error" in json.loads(line):
+                    raise EngineError(f"Import of {ref} failed: {line}")
+
+    async def build(
+        self,
+        context: bytes,
+        tag: str,
+        labels: Mapping[str, str],
+        buildargs: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[str]:
+        """Build an image from a tar `context`, yielding its log line by line.
+
+        Raises BuildError with the whole log when a step fails.
+        """
+        logs: list[str] = []
+        try:
+            stream = self.docker.images.build(
+                fileobj=io.BytesIO(context),
+                encoding="identity",
+                tag=tag,
+                labels={LABEL: "1", **labels},
+                buildargs=dict(buildargs or {}),
+                rm=True,
+                forcerm=True,
+                stream=True,
+                timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
+            )
+            async for item in stream:
+                if "error" in item:
+                    logs.append(str(item["error"]))
+                    raise BuildError(f"Build of {tag} failed: {item['error']}".strip(),
+                                     "".join(logs))
+                text = item.get("stream") or item.get("status") or ""
+                if not text:
+                    continue
+                logs.append(text if text.endswith("\n") else text + "\n")
+                for line in text.splitlines():
+                    if line.strip():
+                        yield line
+        except BuildError:
+            raise
+        except (aiodocker.DockerError, aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            raise _engine_error(exc) from exc
+
+    async def remove_image(self, ref: str) -> bool:
+        """Remove an image; False when it was already gone or is in use."""
+        try:
+            with _engine_errors():
+                await self.docker.images.delete(ref, force=False)
+        except EngineError:
+            return False
+        return True
+
+    async def list_images(self, label: str = LABEL) -> list[dict[str, Any]]:
+        with _engine_errors():
+            return list(
+                await self.docker.images.list(filters=json.dumps({"label": [label]}))
+            )
+
+    # --- containers ---------------------------------------------------------------------------
+
+    async def list_containers(self, label: str = LABEL) -> list[dict[str, Any]]:
+        """Every container (running or not) that carries `label`."""
+        with _engine_errors():
+            containers = await self.docker.containers.list(
+                all=True, filters=json.dumps({"label": [label]})
+            )
+        return [dict(c._container) for c in containers]
+
+    async def remove_container(self, container_id: str) -> None:
+        """Kill and remove a container; quiet when it is already gone."""
+        try:
+            await asyncio.wait_for(
+                self.docker.containers.container(container_id).delete(force=True, v=True),
+                REQUEST_TIMEOUT,
+            )
+        except aiodocker.DockerError as exc:
+            if exc.status not in (404, 409):
+                log.warning("could not remove container %s: %s", container_id[:12], exc.message)
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            log.warning("could not remove container %s: %r", container_id[:12], exc)
+
+    async def run(
+        self, config: dict[str, Any], stdin: bytes, timeout: float
+    ) -> AsyncIterator[Output | Exit]:
+        """Create and start a container, write `stdin` to it and close it, then yield its
+        output as it comes and finally one Exit.
+
+        The container is killed at `timeout` seconds after start, whether or not the caller
+        is still reading, and is always removed when the generator ends (also when cancelled).
+        """
+        container_id: str | None = None
+        watchdog: asyncio.Task[None] | None = None
+        stream: aiodocker.stream.Stream | None = None
+        timed_out = asyncio.Event()
+        try:
+            with _engine_errors():
+                container = await self.docker.containers.create(config=config)
+                container_id = container.id
+                stream = container.attach(stdout=True, stderr=True, stdin=True, logs=False)
+                await stream._init()
+                await container.start()
+            started = time.monotonic()
+
+            async def kill_at_deadline() -> None:
+                await asyncio.sleep(timeout)
+                timed_out.set()
+                with contextlib.suppress(aiodocker.DockerError, aiohttp.ClientError, OSError):
+                    await container.kill(signal="SIGKILL")
+
+            watchdog = asyncio.create_task(kill_at_deadline())
+            with _engine_errors():
+                if stdin:
+                    await stream.write_in(stdin)
+                _close_stdin(stream)
+                while True:
+                    message = await stream.read_out()
+                    if message is None:
+                        break
+                    yield Output(message.stream, message.data)
+                state = await _wait_exit(container, timeout + EXIT_GRACE)
+            duration_ms = int((time.monotonic() - started) * 1000)
+            killed = timed_out.is_set()
+            code = state.get("ExitCode")
+            yield Exit(
+                exit_code=None if killed else (int(code) if code is not None else None),
+                timed_out=killed,
+                oom_killed=bool(state.get("OOMKilled")) and not killed,
+                duration_ms=duration_ms,
+            )
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    await stream.close()
+            if container_id is not None:
+                # A task of its own, so that a cancelled run (client hang-up) still removes its
+                # container; a run that ends normally waits for the removal.
+                cleanup = asyncio.ensure_future(self.remove_container(container_id))
+                self._cleanups.add(cleanup)
+                cleanup.add_done_callback(self._cleanups.discard)
+                await asyncio.shield(cleanup)
+
+
+async def _wait_exit(container: Any, limit: float) -> dict[str, Any]:
+    """Wait for the container to stop and return its State."""
+    await asyncio.wait_for(container.wait(), limit)
+    data = await container.show()
+    return dict(data.get("State", {}))
+
+
+def _close_stdin(stream: Any) -> None:
+    """Half-close the attach connection so the program sees end of input."""
+    response = stream._resp
+    transport = response.connection.transport if response and response.connection else None
+    if transport is not None and transport.can_write_eof():
+        transport.write_eof()

@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+name="${1:-world}"
+echo -n "Hello, ${name}!"

@@ -1,0 +1,4 @@
+export async function run(input) {
+  const name = input.trim() || "world";
+  return `Hello, ${name}!`;
+}

@@ -1,0 +1,23 @@
+"""Calls the user's run(input) with all of standard input and prints what it returns."""
+
+import sys
+import traceback
+
+sys.path.insert(0, "/app")
+
+
+def main() -> int:
+    data = sys.stdin.read()
+    try:
+        from function import run
+
+        result = run(data)
+    except Exception:
+        traceback.print_exc()
+        return 1
+    sys.stdout.write("" if result is None else str(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

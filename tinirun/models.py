@@ -1,0 +1,229 @@
+"""The data of the API: requests, stream chunks and results (pydantic models, no HTTP here)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tinirun.languages import LanguageName
+
+# Run limits: the contract's ranges and defaults.
+TIMEOUT_RANGE = (5, 300)
+MEMORY_RANGE_MB = (1, 2048)
+CPU_RANGE = (0.1, 4.0)
+DEFAULT_TIMEOUT = 60
+DEFAULT_MEMORY_MB = 256
+DEFAULT_CPU = 0.5
+MAX_FILES = 50
+# The result's accumulated stdout and stderr are each capped here; the stream is not.
+RESULT_CAP_BYTES = 1024 * 1024
+
+Timeout = Annotated[
+    int,
+    Field(ge=TIMEOUT_RANGE[0], le=TIMEOUT_RANGE[1], description="Seconds before the run is killed."),
+]
+MemoryLimit = Annotated[
+    int,
+    Field(ge=MEMORY_RANGE_MB[0], le=MEMORY_RANGE_MB[1], description="Memory limit in MiB."),
+]
+CpuLimit = Annotated[
+    float, Field(ge=CPU_RANGE[0], le=CPU_RANGE[1], description="CPU quota, 1.0 = one core.")
+]
+
+
+class RunLimits(BaseModel):
+    """The limits of one run."""
+
+    timeout: Timeout = DEFAULT_TIMEOUT
+    mem_limit_mb: MemoryLimit = DEFAULT_MEMORY_MB
+    cpu_limit: CpuLimit = DEFAULT_CPU
+
+
+class FileSpec(BaseModel):
+    """A file placed at ./files/<path> for the code to read."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    path: str = Field(description="Relative path under ./files; no `.` or `..` components.")
+    content: str = Field(description="The file's content, base64.")
+
+
+class RunRequest(RunLimits):
+    """Body of POST /api/code/run."""
+
+    code: str
+    lang: LanguageName = Field(default=LanguageName("javascript"))  # type: ignore[call-arg]
+    dependencies: list[str] | None = None
+    files: list[FileSpec] | None = Field(default=None, max_length=MAX_FILES)
+    stdin: str | None = Field(
+        default=None, description="Extension: text given to the program on standard input."
+    )
+
+
+class RunResult(BaseModel):
+    """How a run ended. The last four fields are extensions of the original's result."""
+
+    stdout: str
+    stderr: str
+    exit_code: int | None
+    timeout: bool
+    duration_ms: int | None = Field(
+        default=None, description="Extension: wall time of the user's program in milliseconds."
+    )
+    stdout_truncated: bool = Field(
+        default=False, description="Extension: stdout here was cut at the 1 MiB cap."
+    )
+    stderr_truncated: bool = Field(
+        default=False, description="Extension: stderr here was cut at the 1 MiB cap."
+    )
+    oom_killed: bool = Field(
+        default=False, description="Extension: the program was killed for exceeding its memory."
+    )
+    memory_peak_bytes: int | None = Field(
+        default=None, description="Extension: peak memory of the container, where the engine says."
+    )
+
+
+class ErrorKind(str, Enum):
+    """The kinds of `error` chunk."""
+
+    BUILD_FAILED = "build_failed"
+    DOCKER = "docker"
+    FUNCTION_IMAGE_NOT_FOUND = "function_image_not_found"
+
+
+class ErrorData(BaseModel):
+    """Data of an `error` chunk: why a run could not start."""
+
+    error: ErrorKind
+    message: str
+    logs: str | None = None
+    image_tag: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The chunk's data as the original sends it (only the fields of its kind)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class ChunkEvent(str, Enum):
+    INFO = "info"
+    DEBUG = "debug"
+    STDOUT = "stdout"
+    STDERR = "stderr"
+    RESULT = "result"
+    ERROR = "error"
+
+
+class Chunk(BaseModel):
+    """One piece of a stream: `{"event": ..., "data": ...}`."""
+
+    event: ChunkEvent
+    data: str | RunResult | ErrorData
+
+    def to_json(self) -> dict[str, Any]:
+        if isinstance(self.data, ErrorData):
+            data: Any = self.data.public()
+        elif isinstance(self.data, RunResult):
+            data = self.data.model_dump(mode="json")
+        else:
+            data = self.data
+        return {"event": self.event.value, "data": data}
+
+    @classmethod
+    def info(cls, text: str) -> Chunk:
+        return cls(event=ChunkEvent.INFO, data=text)
+
+    @classmethod
+    def debug(cls, text: str) -> Chunk:
+        return cls(event=ChunkEvent.DEBUG, data=text)
+
+    @classmethod
+    def error(cls, error: ErrorData) -> Chunk:
+        return cls(event=ChunkEvent.ERROR, data=error)
+
+    @classmethod
+    def result(cls, result: RunResult) -> Chunk:
+        return cls(event=ChunkEvent.RESULT, data=result)
+
+
+# --- Functions --------------------------------------------------------------------------------
+
+FUNCTION_NAME_PATTERN = r"^[A-Za-z_-]{1,50}$"
+FunctionName = Annotated[
+    str,
+    Field(pattern=FUNCTION_NAME_PATTERN, min_length=1, max_length=50,
+          description="1 to 50 letters, `_` or `-`."),
+]
+
+
+class StatusNotBuilt(BaseModel):
+    type: Literal["not_built"] = "not_built"
+
+
+class StatusBuilding(BaseModel):
+    type: Literal["building"] = "building"
+
+
+class StatusError(BaseModel):
+    type: Literal["error"] = "error"
+    error: ErrorKind
+    message: str
+    logs: str | None = None
+    image_tag: str | None = None
+
+
+class StatusReady(BaseModel):
+    type: Literal["ready"] = "ready"
+    tag: str
+    id: str
+
+
+FunctionStatus = Annotated[
+    StatusNotBuilt | StatusBuilding | StatusError | StatusReady, Field(discriminator="type")
+]
+
+
+class FunctionInfo(BaseModel):
+    """What the service knows of a function, without its code."""
+
+    lang: LanguageName
+    description: str | None = None
+    status: FunctionStatus
+    created_at: str
+    updated_at: str
+    version: int
+
+
+class FunctionDetail(FunctionInfo):
+    """FunctionInfo plus the code and the dependencies (one space-separated string)."""
+
+    code: str
+    dependencies: str | None = None
+
+
+class FunctionListItem(BaseModel):
+    name: str
+    info: FunctionInfo
+
+
+class CreateFunctionRequest(BaseModel):
+    """Body of POST /api/function."""
+
+    name: FunctionName
+    language: LanguageName
+
+
+class UpdateFunctionRequest(BaseModel):
+    """Body of POST /api/function/{name}."""
+
+    code: str
+    description: str | None = None
+    dependencies: list[str] | None = None
+
+
+class FunctionRunRequest(RunLimits):
+    """Body of POST /api/function/{name}/run and /run/stream."""
+
+    input: str = ""

@@ -1,0 +1,1 @@
+"""What a run is: images it needs (`images`), one-off runs (`run`), functions (`functions`)."""

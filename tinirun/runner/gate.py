@@ -1,0 +1,85 @@
+"""A bounded queue in front of the containers: at most `slots` runs at once, at most
+`queue_size` waiting; beyond that, BusyError (HTTP 429 with Retry-After)."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import AsyncIterator
+
+from tinirun.errors import BusyError
+from tinirun.models import Chunk
+
+# How often a waiting run re-checks its place to tell the client.
+POSITION_INTERVAL = 0.5
+
+
+class Gate:
+    """Admission control shared by every kind of run."""
+
+    def __init__(self, slots: int, queue_size: int) -> None:
+        self.slots = slots
+        self.queue_size = queue_size
+        self.running = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    def check(self) -> None:
+        """Refuse at once when no slot is free and the queue is full."""
+        if self.running >= self.slots and self.waiting >= self.queue_size:
+            raise BusyError(
+                f"Busy: {self.running} runs in progress and {self.waiting} waiting",
+                retry_after=max(1, self.waiting // max(1, self.slots)),
+            )
+
+    def _release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot passes straight to the next in line
+                return
+        self.running -= 1
+
+    async def stream(self, chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
+        """`chunks`, once a slot is free; `info` chunks tell a waiting client its place."""
+        self.check()
+        if self.running < self.slots and not self._waiters:
+            self.running += 1
+        else:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                last = 0
+                while not waiter.done():
+                    place = self._waiters.index(waiter) + 1
+                    if place != last:
+                        yield Chunk.info(f"Waiting in queue: position {place}")
+                        last = place
+                    try:
+                        await asyncio.wait_for(asyncio.shield(waiter), POSITION_INTERVAL)
+                    except TimeoutError:
+                        pass
+            except BaseException:
+                # Hung up while queued: leave the queue, or hand on a slot already given.
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                if waiter.done() and not waiter.cancelled():
+                    self._release()
+                else:
+                    waiter.cancel()
+                raise
+        try:
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            self._release()
+            await _aclose(chunks)
+
+
+async def _aclose(chunks: AsyncIterator[Chunk]) -> None:
+    close = getattr(chunks, "aclose", None)
+    if close is not None:
+        await close()

@@ -1,0 +1,1 @@
+"""Function metadata: one interface (`base.Store`), two back ends (Redis, embedded SQLite)."""

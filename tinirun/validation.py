@@ -1,0 +1,107 @@
+"""Rules on user input that the schema alone cannot state: dependency strings and file paths.
+
+Each failure raises InvalidRequestError with a message that names the field and the culprit.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+
+from tinirun.errors import InvalidRequestError
+from tinirun.languages import Language
+from tinirun.models import FileSpec
+
+# The contract's characters for a dependency string.
+_DEPENDENCY_CHARS = re.compile(r"[A-Za-z0-9_\-./:@^~><=\[\]]")
+MAX_DEPENDENCIES = 100
+MAX_DEPENDENCY_LENGTH = 200
+MAX_FILE_PATH_LENGTH = 255
+
+
+def validate_dependencies(language: Language, dependencies: Sequence[str] | None) -> list[str]:
+    """Check each dependency and return the normalised list (the key of its image).
+
+    Entries may not start with `-` (they would reach the package manager as options), except
+    the options the language allows (rust's `--features` and friends, passed to `cargo add`).
+    """
+    if not dependencies:
+        return []
+    if len(dependencies) > MAX_DEPENDENCIES:
+        raise InvalidRequestError(f"dependencies: at most {MAX_DEPENDENCIES} entries are allowed")
+    cleaned: list[str] = []
+    for raw in dependencies:
+        dep = raw.strip()
+        if not dep:
+            raise InvalidRequestError("dependencies: an entry is empty")
+        if len(dep) > MAX_DEPENDENCY_LENGTH:
+            raise InvalidRequestError(
+                f"dependencies: {dep[:40]!r}... is longer than {MAX_DEPENDENCY_LENGTH} characters"
+            )
+        for char in dep:
+            if not _DEPENDENCY_CHARS.fullmatch(char):
+                raise InvalidRequestError(
+                    f"Invalid dependency {dep!r}: character {char!r} is not allowed"
+                )
+        if dep.startswith("-"):
+            option = dep.split("=", 1)[0]
+            if option not in language.dependency_options:
+                raise InvalidRequestError(
+                    f"Invalid dependency {dep!r}: options are not allowed for {language.name}"
+                    + (
+                        f" (allowed: {', '.join(language.dependency_options)})"
+                        if language.dependency_options
+                        else ""
+                    )
+                )
+        cleaned.append(dep)
+    if language.keep_dependency_order:
+        return cleaned
+    return sorted(set(cleaned))
+
+
+def validate_files(files: Sequence[FileSpec] | None) -> list[tuple[str, bytes]]:
+    """Check each attached file and return (relative path, content) pairs."""
+    if not files:
+        return []
+    decoded: list[tuple[str, bytes]] = []
+    seen: set[str] = set()
+    for index, spec in enumerate(files):
+        where = f"files[{index}].path"
+        path = spec.path
+        if not path:
+            raise InvalidRequestError(f"{where}: the path is empty")
+        if len(path) > MAX_FILE_PATH_LENGTH:
+            raise InvalidRequestError(f"{where}: longer than {MAX_FILE_PATH_LENGTH} characters")
+        if "\x00" in path:
+            raise InvalidRequestError(f"{where}: contains a NUL character")
+        if "\\" in path:
+            raise InvalidRequestError(f"{where}: {path!r} contains a backslash")
+        if path.startswith("/"):
+            raise InvalidRequestError(f"{where}: {path!r} must be relative")
+        parts = path.split("/")
+        if any(part in ("", ".", "..") for part in parts):
+            raise InvalidRequestError(
+                f"{where}: {path!r} has an empty, '.' or '..' component"
+            )
+        if PurePosixPath(path).name == "Dockerfile" or parts[0] == "Dockerfile":
+            raise InvalidRequestError(f"{where}: {path!r} is not allowed")
+        if path in seen:
+            raise InvalidRequestError(f"{where}: {path!r} is given twice")
+        for i in range(1, len(parts)):
+            if "/".join(parts[:i]) in seen:
+                raise InvalidRequestError(f"{where}: {path!r} lies under another file")
+        if any(other.startswith(path + "/") for other in seen):
+            raise InvalidRequestError(f"{where}: another file lies under {path!r}")
+        seen.add(path)
+        try:
+            content = base64.b64decode(spec.content, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidRequestError(
+                f"files[{index}].content: not valid base64 ({path!r})"
+            ) from None
+        decoded.append((path, content))
+    return decoded
