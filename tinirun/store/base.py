@@ -55,7 +55,8 @@ class Store(Protocol):
         self, name: str, status: dict[str, Any], version: int | None = None
     ) -> bool:
         """Set the status; when `version` is given, only if the stored version is still that
-        one (a build of an older version must not overwrite a newer one). True if applied."""
+        one (a build of an older version must not overwrite a newer one). True if applied;
+        False when the version differs or there is no such record (no NotFoundError)."""
 
     async def delete(self, name: str) -> bool:
         """Remove the record; False when there was none."""
