@@ -26,5 +26,6 @@ async def run_code(body: RunRequest, request: Request) -> StreamingResponse:
     """
     services = request.app.state.services
     prepared = services.runner.prepare(body)
+    services.gate.check()
     fmt = stream_format(request.headers.get("accept"), request.app.state.config.default_stream)
     return chunk_response(services.gate.stream(services.runner.run(prepared)), fmt)

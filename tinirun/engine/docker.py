@@ -189,7 +189,11 @@ class Engine:
                         yield line
         except BuildError:
             raise
-        except (aiodocker.DockerError, aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        except aiodocker.DockerError as exc:
+            # The engine reports a failed step as an error in the build's stream.
+            logs.append(str(exc.message))
+            raise BuildError(f"Build of {tag} failed: {exc.message}".strip(), "".join(logs)) from exc
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
             raise _engine_error(exc) from exc
 
     async def remove_image(self, ref: str) -> bool:

@@ -44,8 +44,8 @@ class Gate:
         self.running -= 1
 
     async def stream(self, chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
-        """`chunks`, once a slot is free; `info` chunks tell a waiting client its place."""
-        self.check()
+        """`chunks`, once a slot is free; `info` chunks tell a waiting client its place.
+        Callers `check()` first, while they can still answer 429."""
         if self.running < self.slots and not self._waiters:
             self.running += 1
         else:

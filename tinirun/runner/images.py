@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,6 +102,12 @@ def _cargo_style(language: Language, dependencies: Sequence[str]) -> list[str]:
     return out
 
 
+def _checked(script: str) -> str:
+    """`script` run in a subshell so that any failing step fails the image build (a shell's
+    `set -e` does not stop at a failure inside an `&&` list)."""
+    return f"( {script} ) || exit $?"
+
+
 def dependency_dockerfile(runtime_tag: str, language: Language, dependencies: Sequence[str],
                           has_ca: bool) -> str:
     """Dockerfile of an image with `dependencies` installed on the runtime image.
@@ -109,12 +116,12 @@ def dependency_dockerfile(runtime_tag: str, language: Language, dependencies: Se
     image does not hold it.
     """
     lines = [f"FROM {runtime_tag}", "USER root", f"COPY ca.crt {CA_PATH}"]
-    if dependencies:
-        script = f"set -e; {ca_env_script(has_ca)}; {install_script(language, dependencies)}"
-    else:
-        script = ":"
     cleanup = f"rm -f {CA_PATH} /etc/apt/apt.conf.d/99tinirun-ca"
-    lines.append(f"RUN {script}; {cleanup}")
+    if dependencies:
+        install = f"{ca_env_script(has_ca)}; {install_script(language, dependencies)}"
+        lines.append(f"RUN if ( {install} ); then {cleanup}; else rc=$?; {cleanup}; exit $rc; fi")
+    else:
+        lines.append(f"RUN {cleanup}")
     return "\n".join(lines) + "\n"
 
 
@@ -124,7 +131,7 @@ def function_dockerfile(runtime_tag: str, language: Language, dependencies: Sequ
     lines = dependency_dockerfile(runtime_tag, language, dependencies, has_ca).splitlines()
     lines.append("COPY app/ /app/")
     build = language.function.build or ":"
-    lines.append(f"RUN set -e; cd /app; {build}; chmod -R a+rX /app")
+    lines.append(f"RUN cd /app && {_checked(build)} && chmod -R a+rX /app")
     lines.append("WORKDIR /app")
     return "\n".join(lines) + "\n"
 
@@ -153,6 +160,11 @@ class ImageManager:
         self.overrides = dict(overrides or {})
         self.extra_ca_bundle = extra_ca_bundle
         self._locks: dict[str, asyncio.Lock] = {}
+        # When each dependency image was last used (epoch seconds), for cleanup by age.
+        self._used: dict[str, float] = {}
+
+    def last_used(self, tag: str) -> float:
+        return self._used.get(tag, 0.0)
 
     # --- the CA bundle ------------------------------------------------------------------------
 
@@ -282,6 +294,7 @@ class ImageManager:
             yield ImageReady(runtime)
             return
         tag = self.dependency_tag(language, dependencies)
+        self._used[tag] = time.time()
         if await self.engine.image_id(tag):
             yield Chunk.info("Using cached dependency image")
             yield ImageReady(tag)

@@ -1,0 +1,134 @@
+"""create_app: the FastAPI application, its lifespan (engine, store, runner) and routes.
+
+The API lives in a sub-application mounted at /api, so its OpenAPI document declares one
+server, `/api`, and lists paths relative to it as the original's does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+
+from tinirun import __version__
+from tinirun.api import code, errors, functions
+from tinirun.api.auth import require_api_key
+from tinirun.api.openapi import install_docs
+from tinirun.config import Config
+from tinirun.engine.container import Isolation
+from tinirun.engine.docker import Engine
+from tinirun.errors import EngineError
+from tinirun.runner.functions import FunctionService
+from tinirun.runner.gate import Gate
+from tinirun.runner.housekeeping import OWNER_LABEL, Housekeeper
+from tinirun.runner.images import ImageManager
+from tinirun.runner.run import Runner
+from tinirun.store import open_store
+from tinirun.store.base import Store
+
+log = logging.getLogger("tinirun")
+
+
+@dataclass
+class Services:
+    """What the routes use, made in the lifespan and passed in through app.state."""
+
+    engine: Engine
+    images: ImageManager
+    runner: Runner
+    gate: Gate
+    store: Store
+    functions: FunctionService
+    housekeeper: Housekeeper
+
+    async def close(self) -> None:
+        await self.functions.close()
+        await self.store.close()
+        await self.engine.close()
+
+
+def installation_id(data_dir: Path) -> str:
+    """A stable id of this installation, kept in its data directory; it labels containers so
+    that a restart can find the ones a crash left behind without touching anyone else's."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "installation-id"
+    if not path.exists():
+        path.write_text(uuid.uuid4().hex + "\n")
+    return path.read_text().strip()
+
+
+async def build_services(config: Config) -> Services:
+    owner = installation_id(config.data_dir)
+    engine = Engine()
+    images = ImageManager(engine, config.base_image, config.image_overrides,
+                          config.extra_ca_bundle)
+    isolation = Isolation(oci_runtime=config.oci_runtime, extra_labels={OWNER_LABEL: owner})
+    runner = Runner(engine, images, isolation)
+    gate = Gate(config.max_concurrent_runs, config.queue_size)
+    store = await open_store(config.redis_url, config.data_dir)
+    functions = FunctionService(store, images, runner)
+    housekeeper = Housekeeper(engine, images, functions, owner, config.dependency_image_max_age)
+    return Services(engine=engine, images=images, runner=runner, gate=gate, store=store,
+                    functions=functions, housekeeper=housekeeper)
+
+
+async def check_engine(engine: Engine) -> bool:
+    """Say in one line whether the Docker engine answers; the service starts either way."""
+    try:
+        version = await engine.ping()
+    except EngineError as exc:
+        log.error("Docker engine unreachable: %s. Runs will answer with a docker error "
+                  "until it is reachable (set DOCKER_HOST to point at it).", exc)
+        return False
+    log.info("Docker engine %s reachable", version)
+    return True
+
+
+def create_api(config: Config) -> FastAPI:
+    """The /api sub-application: every route of the contract."""
+    api = FastAPI(
+        title="tinirun",
+        version=__version__,
+        description="Run code snippets in ephemeral, hardened Docker containers.",
+        servers=[{"url": "/api"}],
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    secured = [Depends(require_api_key)]
+    api.include_router(code.router, dependencies=secured, tags=["code"])
+    api.include_router(functions.router, dependencies=secured, tags=["functions"])
+    install_docs(api)
+    errors.install(api)
+    return api
+
+
+def create_app(config: Config, services: Services | None = None) -> FastAPI:
+    """The whole service. `services` may be given by tests; else made in the lifespan."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        made = services or await build_services(config)
+        api.state.services = made
+        app.state.services = made
+        if await check_engine(made.engine):
+            await made.housekeeper.at_start()
+        cleanup = asyncio.create_task(made.housekeeper.loop(config.cleanup_interval))
+        try:
+            yield
+        finally:
+            cleanup.cancel()
+            await made.close()
+
+    app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    api = create_api(config)
+    api.state.config = config
+    app.state.config = config
+    app.mount("/api", api)
+    return app

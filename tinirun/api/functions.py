@@ -1,0 +1,143 @@
+"""The function routes: create, list, info, detail, update, delete, run and run/stream."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import Response, StreamingResponse
+
+from tinirun.api.openapi import stream_responses
+from tinirun.api.streaming import chunk_response, stream_format
+from tinirun.errors import EngineError, FunctionNotReadyError
+from tinirun.models import (
+    FUNCTION_NAME_PATTERN,
+    ChunkEvent,
+    CreateFunctionRequest,
+    ErrorData,
+    ErrorKind,
+    FunctionDetail,
+    FunctionInfo,
+    FunctionListItem,
+    FunctionRunRequest,
+    RunLimits,
+    RunResult,
+    UpdateFunctionRequest,
+)
+from tinirun.runner.functions import FunctionService, detail_of, info_of
+
+router = APIRouter()
+
+Name = Annotated[str, Path(pattern=FUNCTION_NAME_PATTERN, description="The function's name.")]
+
+
+def _functions(request: Request) -> FunctionService:
+    service: FunctionService = request.app.state.services.functions
+    return service
+
+
+def _format(request: Request) -> str:
+    return stream_format(request.headers.get("accept"), request.app.state.config.default_stream)
+
+
+@router.post(
+    "/function", operation_id="create_function", summary="Create a function",
+    response_class=StreamingResponse,
+    responses=stream_responses("The build of the language's sample function."),
+)
+async def create_function(body: CreateFunctionRequest, request: Request) -> StreamingResponse:
+    """Stores the function with its language's sample code and streams the image build.
+    400 when the name exists."""
+    functions = _functions(request)
+    record = await functions.create(body.name, body.language.value)
+    return chunk_response(functions.build(record), _format(request))
+
+
+@router.get("/function", operation_id="list_functions", summary="List functions")
+async def list_functions(
+    request: Request,
+    response: Response,
+    offset: Annotated[int, Query(ge=0, description="Skip this many (by name).")] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=10000,
+                                       description="At most this many; default: all.")] = None,
+) -> list[FunctionListItem]:
+    """Every function by name (all of them unless `limit` is given; X-Total-Count says how
+    many there are)."""
+    functions = _functions(request)
+    records = await functions.list(offset, limit)
+    response.headers["X-Total-Count"] = str(await functions.store.count())
+    return [FunctionListItem(name=r.name, info=info_of(r)) for r in records]
+
+
+@router.get("/function/{name}/info", operation_id="get_function", summary="Function info",
+            responses={404: {"description": "No such function"}})
+async def get_function(name: Name, request: Request) -> FunctionInfo:
+    return info_of(await _functions(request).get(name))
+
+
+@router.get("/function/{name}/detail", operation_id="get_function_detail",
+            summary="Function info with its code", responses={404: {"description": "No such function"}})
+async def get_function_detail(name: Name, request: Request) -> FunctionDetail:
+    return detail_of(await _functions(request).get(name))
+
+
+@router.post(
+    "/function/{name}", operation_id="update_function", summary="Update a function",
+    response_class=StreamingResponse,
+    responses={**stream_responses("The rebuild of the function."),
+               404: {"description": "No such function"}},
+)
+async def update_function(
+    name: Name, body: UpdateFunctionRequest, request: Request
+) -> StreamingResponse:
+    """Replaces code, description and dependencies, adds 1 to version and streams the rebuild."""
+    functions = _functions(request)
+    record = await functions.update(name, body.code, body.description, body.dependencies)
+    return chunk_response(functions.build(record), _format(request))
+
+
+@router.delete("/function/{name}", operation_id="delete_function", summary="Delete a function",
+               status_code=204, responses={404: {"description": "No such function"}})
+async def delete_function(name: Name, request: Request) -> Response:
+    """Extension: removes the function and its images."""
+    await _functions(request).delete(name)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/function/{name}/run", operation_id="run_function", summary="Run a function",
+    responses={400: {"description": "Function not ready"}, 404: {"description": "No such function"}},
+)
+async def run_function(name: Name, body: FunctionRunRequest, request: Request) -> RunResult:
+    """Runs the function's image with `input` on standard input and answers with the result."""
+    functions = _functions(request)
+    record, tag = await functions.ready_image(name)
+    limits = RunLimits.model_validate(body.model_dump(exclude={"input"}))
+    gate = request.app.state.services.gate
+    gate.check()
+    async for chunk in gate.stream(functions.run(record, tag, body.input, limits)):
+        if chunk.event == ChunkEvent.RESULT and isinstance(chunk.data, RunResult):
+            return chunk.data
+        if chunk.event == ChunkEvent.ERROR and isinstance(chunk.data, ErrorData):
+            if chunk.data.error == ErrorKind.FUNCTION_IMAGE_NOT_FOUND:
+                raise FunctionNotReadyError(f"Function not ready: {chunk.data.message}")
+            raise EngineError(chunk.data.message)
+    raise EngineError("The run ended without a result")
+
+
+@router.post(
+    "/function/{name}/run/stream", operation_id="run_function_stream",
+    summary="Run a function, streamed", response_class=StreamingResponse,
+    responses={**stream_responses("The run as a stream of chunks."),
+               404: {"description": "No such function"}},
+)
+async def run_function_stream(
+    name: Name, body: FunctionRunRequest, request: Request
+) -> StreamingResponse:
+    functions = _functions(request)
+    record, tag = await functions.ready_image(name)
+    limits = RunLimits.model_validate(body.model_dump(exclude={"input"}))
+    gate = request.app.state.services.gate
+    gate.check()
+    return chunk_response(gate.stream(functions.run(record, tag, body.input, limits)),
+                          _format(request))

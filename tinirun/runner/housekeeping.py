@@ -1,0 +1,94 @@
+"""Housekeeping: what the service removes and repairs, at start and every cleanup interval.
+
+- stopped containers of ours, and at start every container this installation left behind;
+- dependency images unused for longer than their maximum age;
+- function images that are not the latest version of a function that still exists;
+- status sync: a `ready` function whose image is gone goes back to `not_built`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from tinirun.engine.docker import LABEL, Engine
+from tinirun.errors import EngineError, StoreUnavailableError
+from tinirun.runner.functions import FUNCTION_LABEL, VERSION_LABEL, FunctionService
+from tinirun.runner.images import KIND_LABEL, ImageManager
+
+log = logging.getLogger(__name__)
+
+OWNER_LABEL = "tinirun.owner"
+
+
+class Housekeeper:
+    """Runs the cleanup passes for one installation (containers labelled with its owner id)."""
+
+    def __init__(self, engine: Engine, images: ImageManager, functions: FunctionService | None,
+                 owner: str, dependency_max_age: int) -> None:
+        self.engine = engine
+        self.images = images
+        self.functions = functions
+        self.owner = owner
+        self.dependency_max_age = dependency_max_age
+
+    async def at_start(self) -> None:
+        """Remove containers a previous run of this installation left (e.g. after SIGKILL) and
+        set functions left `building` back to `not_built`."""
+        with contextlib.suppress(EngineError):
+            for container in await self.engine.list_containers(f"{OWNER_LABEL}={self.owner}"):
+                await self.engine.remove_container(container["Id"])
+        if self.functions is not None:
+            with contextlib.suppress(StoreUnavailableError):
+                fixed = await self.functions.recover()
+                if fixed:
+                    log.warning("%d function(s) left building were set to not_built", fixed)
+
+    async def run_once(self) -> None:
+        """One cleanup pass; engine or store trouble is logged, never raised."""
+        try:
+            await self._remove_stopped_containers()
+            await self._remove_old_dependency_images()
+            if self.functions is not None:
+                await self._remove_stale_function_images()
+                await self.functions.sync_statuses()
+        except (EngineError, StoreUnavailableError) as exc:
+            log.warning("cleanup pass skipped: %s", exc)
+
+    async def loop(self, interval: int) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self.run_once()
+
+    async def _remove_stopped_containers(self) -> None:
+        for container in await self.engine.list_containers(LABEL):
+            if container.get("State") in ("exited", "dead", "created"):
+                labels = container.get("Labels") or {}
+                # A container just created by a run that is about to start it is not stopped.
+                if container.get("State") == "created" and labels.get(OWNER_LABEL) == self.owner:
+                    if time.time() - float(container.get("Created", 0)) < 300:
+                        continue
+                await self.engine.remove_container(container["Id"])
+
+    async def _remove_old_dependency_images(self) -> None:
+        cutoff = time.time() - self.dependency_max_age
+        for image in await self.engine.list_images(f"{KIND_LABEL}=dependencies"):
+            used = [self.images.last_used(tag) for tag in image.get("RepoTags") or []]
+            last = max([float(image.get("Created", 0)), *used])
+            if last < cutoff:
+                await self.engine.remove_image(image["Id"])
+
+    async def _remove_stale_function_images(self) -> None:
+        assert self.functions is not None
+        latest: dict[str, int] = {}
+        for record in await self.functions.list():
+            latest[record.name] = record.version
+        for image in await self.engine.list_images(FUNCTION_LABEL):
+            labels = image.get("Labels") or {}
+            name = labels.get(FUNCTION_LABEL, "")
+            version = int(labels.get(VERSION_LABEL, "0") or 0)
+            # An image of a version newer than the record may be a build under way: keep it.
+            if name not in latest or version < latest[name]:
+                await self.engine.remove_image(image["Id"])
