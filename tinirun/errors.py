@@ -7,7 +7,7 @@
     ├── FunctionExistsError    a function of that name exists (HTTP 400)
     ├── BusyError              the run queue is full (HTTP 429 with Retry-After)
     ├── StoreUnavailableError  the function store cannot be reached (HTTP 503)
-    └── EngineError            the Docker engine failed or cannot be reached (HTTP 502 / `docker` chunk)
+    └── EngineError            the Docker engine failed or is unreachable (502 / `docker` chunk)
         └── BuildError         an image build failed (`build_failed` chunk)
 
 The HTTP layer maps them to status codes in one place (`tinirun.api.errors`).

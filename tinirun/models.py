@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,7 +54,7 @@ class RunRequest(RunLimits):
     """Body of POST /api/code/run."""
 
     code: str
-    lang: LanguageName = Field(default=LanguageName("javascript"))  # type: ignore[call-arg]
+    lang: LanguageName = Field(default=LanguageName("javascript"))
     dependencies: list[str] | None = None
     files: list[FileSpec] | None = Field(default=None, max_length=MAX_FILES)
     stdin: str | None = Field(
@@ -86,7 +86,7 @@ class RunResult(BaseModel):
     )
 
 
-class ErrorKind(str, Enum):
+class ErrorKind(StrEnum):
     """The kinds of `error` chunk."""
 
     BUILD_FAILED = "build_failed"
@@ -107,7 +107,7 @@ class ErrorData(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
-class ChunkEvent(str, Enum):
+class ChunkEvent(StrEnum):
     INFO = "info"
     DEBUG = "debug"
     STDOUT = "stdout"

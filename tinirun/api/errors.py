@@ -40,7 +40,7 @@ STATUS: dict[type[TinirunError], int] = {
 def status_of(exc: TinirunError) -> int:
     for kind in type(exc).__mro__:
         if kind in STATUS:
-            return STATUS[kind]  # type: ignore[index]
+            return STATUS[kind]
     return 500
 
 

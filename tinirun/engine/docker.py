@@ -65,7 +65,7 @@ def _engine_error(exc: BaseException) -> EngineError:
 def _engine_errors() -> Any:
     try:
         yield
-    except (aiodocker.DockerError, aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiodocker.DockerError, aiohttp.ClientError, OSError) as exc:
         raise _engine_error(exc) from exc
 
 
@@ -131,11 +131,11 @@ class Engine:
         with _engine_errors():
             await self.docker.images.tag(source, repo, tag=tag)
 
-    async def import_image(self, tarball: Any, ref: str, changes: list[str]) -> None:
-        """Create image `ref` from a root filesystem tarball (a file object)."""
+    async def import_image(self, tarball: Any, ref: str, change: str) -> None:
+        """Create image `ref` from a root filesystem tarball (bytes or an async iterator of
+        bytes), applying one Dockerfile instruction `change` (e.g. ENV PATH=...)."""
         repo, _, tag = ref.partition(":")
-        params: list[tuple[str, str]] = [("fromSrc", "-"), ("repo", repo), ("tag", tag or "latest")]
-        params += [("changes", change) for change in changes]
+        params = {"fromSrc": "-", "repo": repo, "tag": tag or "latest", "changes": change}
         with _engine_errors():
             async with self.docker._query(
                 "images/create",
@@ -193,7 +193,7 @@ class Engine:
             # The engine reports a failed step as an error in the build's stream.
             logs.append(str(exc.message))
             raise BuildError(f"Build of {tag} failed: {exc.message}".strip(), "".join(logs)) from exc
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise _engine_error(exc) from exc
 
     async def remove_image(self, ref: str) -> bool:
@@ -231,16 +231,16 @@ class Engine:
         except aiodocker.DockerError as exc:
             if exc.status not in (404, 409):
                 log.warning("could not remove container %s: %s", container_id[:12], exc.message)
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             log.warning("could not remove container %s: %r", container_id[:12], exc)
 
     async def run(
-        self, config: dict[str, Any], stdin: bytes, timeout: float
+        self, config: dict[str, Any], stdin: bytes, time_limit: float
     ) -> AsyncIterator[Output | Exit]:
         """Create and start a container, write `stdin` to it and close it, then yield its
         output as it comes and finally one Exit.
 
-        The container is killed at `timeout` seconds after start, whether or not the caller
+        The container is killed at `time_limit` seconds after start, whether or not the caller
         is still reading, and is always removed when the generator ends (also when cancelled).
         """
         container_id: str | None = None
@@ -257,7 +257,7 @@ class Engine:
             started = time.monotonic()
 
             async def kill_at_deadline() -> None:
-                await asyncio.sleep(timeout)
+                await asyncio.sleep(time_limit)
                 timed_out.set()
                 with contextlib.suppress(aiodocker.DockerError, aiohttp.ClientError, OSError):
                     await container.kill(signal="SIGKILL")
@@ -272,7 +272,7 @@ class Engine:
                     if message is None:
                         break
                     yield Output(message.stream, message.data)
-                state = await _wait_exit(container, timeout + EXIT_GRACE)
+                state = await _wait_exit(container, time_limit + EXIT_GRACE)
             duration_ms = int((time.monotonic() - started) * 1000)
             killed = timed_out.is_set()
             code = state.get("ExitCode")

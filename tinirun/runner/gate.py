@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 from collections.abc import AsyncIterator
 
 from tinirun.errors import BusyError
@@ -58,10 +59,8 @@ class Gate:
                     if place != last:
                         yield Chunk.info(f"Waiting in queue: position {place}")
                         last = place
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(asyncio.shield(waiter), POSITION_INTERVAL)
-                    except TimeoutError:
-                        pass
             except BaseException:
                 # Hung up while queued: leave the queue, or hand on a slot already given.
                 if waiter in self._waiters:

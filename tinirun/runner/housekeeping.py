@@ -67,9 +67,9 @@ class Housekeeper:
             if container.get("State") in ("exited", "dead", "created"):
                 labels = container.get("Labels") or {}
                 # A container just created by a run that is about to start it is not stopped.
-                if container.get("State") == "created" and labels.get(OWNER_LABEL) == self.owner:
-                    if time.time() - float(container.get("Created", 0)) < 300:
-                        continue
+                if (container.get("State") == "created" and labels.get(OWNER_LABEL) == self.owner
+                        and time.time() - float(container.get("Created", 0)) < 300):
+                    continue
                 await self.engine.remove_container(container["Id"])
 
     async def _remove_old_dependency_images(self) -> None:

@@ -13,7 +13,6 @@ import logging
 import os
 import shlex
 import shutil
-import subprocess
 import tarfile
 import tempfile
 import time
@@ -21,6 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinirun.engine.container import PATH
 from tinirun.engine.docker import Engine
 from tinirun.errors import BuildError, EngineError
 from tinirun.languages import Language
@@ -239,16 +239,17 @@ class ImageManager:
             if await process.wait() != 0:
                 raise BuildError("debootstrap failed", "\n".join(output[-50:]))
             # Stream the root filesystem straight into the engine.
-            tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+            tar = await asyncio.create_subprocess_exec(
+                "tar", "-C", str(root), "-c", ".", stdout=asyncio.subprocess.PIPE
+            )
             try:
                 assert tar.stdout is not None
                 await self.engine.import_image(
-                    _iter_file(tar.stdout), BASE_TAG,
-                    changes=["ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                             'CMD ["bash"]'],
+                    _iter_stream(tar.stdout), BASE_TAG,
+                    change=f"ENV PATH={PATH}",
                 )
             finally:
-                tar.wait()
+                await tar.wait()
             yield f"imported {BASE_TAG}"
 
     async def ensure_runtime(self, language: Language) -> AsyncIterator[ImageProgress]:
@@ -347,11 +348,7 @@ class ImageManager:
         yield ImageReady(tag)
 
 
-async def _iter_file(stream: io.BufferedReader) -> AsyncIterator[bytes]:
-    loop = asyncio.get_running_loop()
-    while True:
-        block = await loop.run_in_executor(None, stream.read, 1024 * 1024)
-        if not block:
-            return
+async def _iter_stream(stream: asyncio.StreamReader) -> AsyncIterator[bytes]:
+    while block := await stream.read(1024 * 1024):
         yield block
 

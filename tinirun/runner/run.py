@@ -94,8 +94,8 @@ def payload(prepared: PreparedRun) -> bytes:
     """The tar written to the container's stdin: code, attached files and the run script."""
     language = prepared.language
     entries: dict[str, bytes] = {language.source: prepared.code.encode()}
-    for name, content in language.files.items():
-        entries[name] = content.encode()
+    for name, text in language.files.items():
+        entries[name] = text.encode()
     for path, content in prepared.files:
         entries[f"files/{path}"] = content
     entries[SCRIPT] = run_script(language, prepared.stdin is not None).encode()
@@ -209,7 +209,7 @@ class Runner:
         events = {1: ChunkEvent.STDOUT, 2: ChunkEvent.STDERR}
         ended: Exit | None = None
         try:
-            async for item in self.engine.run(config, stdin, timeout=limits.timeout):
+            async for item in self.engine.run(config, stdin, time_limit=limits.timeout):
                 if isinstance(item, Output):
                     stream = 2 if item.stream == 2 else 1
                     text = streams[stream].decode(item.data)

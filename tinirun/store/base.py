@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -45,7 +46,7 @@ class Store(Protocol):
         """How many records there are."""
 
     async def update_code(
-        self, name: str, code: str, description: str | None, dependencies: list[str],
+        self, name: str, code: str, description: str | None, dependencies: builtins.list[str],
         updated_at: str, status: dict[str, Any],
     ) -> FunctionRecord:
         """Atomically replace code, description and dependencies, add 1 to version and set
