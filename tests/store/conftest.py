@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,85 +12,6 @@ from tinirun.store import keys
 from tinirun.store.base import Store
 from tinirun.store.redis import RedisStore
 from tinirun.store.sqlite import SqliteStore
-
-REDIS_URL_ENV = "TINIRUN_TEST_REDIS_URL"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RedisServer:
-    """A throwaway redis-server process on a fixed port, which tests may stop and restart."""
-
-    def __init__(self, port: int) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            # Fail, not skip: a missing server must not pass as a green Redis suite.
-            pytest.fail(
-                "redis-server is not installed (not on PATH): the Redis back end cannot be "
-                f"tested. Install redis-server or set {REDIS_URL_ENV} to a Redis to use.",
-                pytrace=False,
-            )
-        self.binary = binary
-        self.port = port
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"redis-server exited with {self.process.returncode} on start")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(64).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        pytest.fail(f"redis-server did not answer on port {self.port} within 10 s")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    """A server of the test's own, for tests that stop and restart it."""
-    server = RedisServer(free_port())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """The Redis of the session: TINIRUN_TEST_REDIS_URL, or a redis-server started here."""
-    url = os.environ.get(REDIS_URL_ENV)
-    if url:
-        yield url
-        return
-    server = RedisServer(free_port())
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 async def flush_tinirun_keys(url: str) -> None:

@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from tests.conftest import RedisServer
 from tinirun.errors import FunctionExistsError, NotFoundError, StoreUnavailableError
 from tinirun.store import RedisStore, SqliteStore, keys, open_store
 from tinirun.store.base import FunctionRecord, Store
-
-from .conftest import RedisServer
 
 T0 = "2024-05-01T10:00:00Z"
 T1 = "2024-05-02T11:30:00Z"
@@ -206,7 +205,7 @@ async def test_redis_down_fails_fast_and_recovers(redis_server: RedisServer) -> 
 
 @pytest.mark.redis
 async def test_redis_store_starts_while_redis_is_down() -> None:
-    from .conftest import free_port
+    from tests.conftest import free_port
 
     store = await open_store(f"redis://127.0.0.1:{free_port()}/0", Path("/nonexistent"))
     try:

@@ -19,7 +19,8 @@ from fastapi import Depends, FastAPI
 from tinirun import __version__
 from tinirun.api import code, errors, functions
 from tinirun.api.auth import require_api_key
-from tinirun.api.openapi import install_docs
+from tinirun.api.middleware import ApiBodyMiddleware
+from tinirun.api.openapi import install_chunk_schema, install_docs
 from tinirun.config import Config
 from tinirun.engine.container import Isolation
 from tinirun.engine.docker import Engine
@@ -72,7 +73,7 @@ async def build_services(config: Config) -> Services:
     runner = Runner(engine, images, isolation)
     gate = Gate(config.max_concurrent_runs, config.queue_size)
     store = await open_store(config.redis_url, config.data_dir)
-    functions = FunctionService(store, images, runner)
+    functions = FunctionService(store, images, runner, labels={OWNER_LABEL: owner})
     housekeeper = Housekeeper(engine, images, functions, owner, config.dependency_image_max_age)
     return Services(engine=engine, images=images, runner=runner, gate=gate, store=store,
                     functions=functions, housekeeper=housekeeper)
@@ -105,6 +106,7 @@ def create_api(config: Config) -> FastAPI:
     api.include_router(code.router, dependencies=secured, tags=["code"])
     api.include_router(functions.router, dependencies=secured, tags=["functions"])
     install_docs(api)
+    install_chunk_schema(api)
     errors.install(api)
     return api
 
@@ -130,5 +132,5 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     api = create_api(config)
     api.state.config = config
     app.state.config = config
-    app.mount("/api", api)
+    app.mount("/api", ApiBodyMiddleware(api, config.max_body_bytes))
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import Request
+from fastapi import Request, Security
 from fastapi.security import APIKeyHeader
 
 HEADER = "X-Runner-Api-Key"
@@ -20,8 +20,9 @@ def check_key(expected: str, given: str | None) -> bool:
     return hmac.compare_digest((given or "").encode(), expected.encode())
 
 
-async def require_api_key(request: Request) -> None:
+async def require_api_key(
+    request: Request, given: str | None = Security(api_key_scheme)
+) -> None:
     """Route dependency: refuses the request unless it carries the service's key."""
-    given = request.headers.get(HEADER)
     if not check_key(request.app.state.config.api_key, given):
         raise UnauthorizedError()

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from tinirun.api.streaming import NDJSON, SSE
+from tinirun.models import Chunk
 
 CHUNK_REF = {"$ref": "#/components/schemas/Chunk"}
 
@@ -33,6 +34,26 @@ def stream_responses(description: str) -> dict[int | str, dict[str, Any]]:
         422: {"description": "The body breaks the schema (message names the field)"},
         429: {"description": "The run queue is full; see Retry-After"},
     }
+
+
+def install_chunk_schema(api: FastAPI) -> None:
+    """Add the Chunk schema (and what it refers to) to the document's components, since the
+    streaming routes refer to it without a response model."""
+    plain = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema:
+            return api.openapi_schema
+        document = plain()
+        schema = Chunk.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, definition in schema.pop("$defs", {}).items():
+            schemas.setdefault(name, definition)
+        schemas["Chunk"] = schema
+        api.openapi_schema = document
+        return document
+
+    api.openapi = openapi  # type: ignore[method-assign]
 
 
 def swagger_static_dir() -> Path | None:

@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 LABEL = "tinirun"
 # The engine may take this long to answer a plain request before it counts as unreachable.
 REQUEST_TIMEOUT = 30.0
+# Colour codes the classic builder wraps around a step's stderr.
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # After a kill, how long to wait for the container to report its exit.
 EXIT_GRACE = 10.0
 
@@ -180,7 +183,7 @@ class Engine:
                     logs.append(str(item["error"]))
                     raise BuildError(f"Build of {tag} failed: {item['error']}".strip(),
                                      "".join(logs))
-                text = item.get("stream") or item.get("status") or ""
+                text = _ANSI.sub("", item.get("stream") or item.get("status") or "")
                 if not text:
                     continue
                 logs.append(text if text.endswith("\n") else text + "\n")

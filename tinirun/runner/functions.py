@@ -89,10 +89,13 @@ def detail_of(record: FunctionRecord) -> FunctionDetail:
 class FunctionService:
     """Create, update, build, run and delete functions."""
 
-    def __init__(self, store: Store, images: ImageManager, runner: Runner) -> None:
+    def __init__(self, store: Store, images: ImageManager, runner: Runner,
+                 labels: dict[str, str] | None = None) -> None:
         self.store = store
         self.images = images
         self.runner = runner
+        # Labels every function image carries (the installation that owns it).
+        self.labels = dict(labels or {})
         self._builds: set[asyncio.Task[None]] = set()
 
     async def close(self) -> None:
@@ -161,7 +164,8 @@ class FunctionService:
             await queue.put(Chunk.info(f"Building function {record.name} v{record.version}..."))
             async for item in self.images.build_function(
                 language, tag, record.code, record.dependencies,
-                labels={FUNCTION_LABEL: record.name, VERSION_LABEL: str(record.version)},
+                labels={**self.labels, FUNCTION_LABEL: record.name,
+                        VERSION_LABEL: str(record.version)},
             ):
                 if isinstance(item, ImageReady):
                     image_id = await self.images.engine.image_id(item.tag)
@@ -205,6 +209,8 @@ class FunctionService:
         with contextlib.suppress(EngineError):
             for image in await self.images.engine.list_images(f"{FUNCTION_LABEL}={name}"):
                 labels = image.get("Labels") or {}
+                if any(labels.get(k) != v for k, v in self.labels.items()):
+                    continue  # another installation's function of the same name
                 version = int(labels.get(VERSION_LABEL, "0") or 0)
                 if keep is None or version < keep:
                     await self.images.engine.remove_image(image["Id"])

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 
-from tinirun.engine.docker import LABEL, Engine
+from tinirun.engine.docker import Engine
 from tinirun.errors import EngineError, StoreUnavailableError
 from tinirun.runner.functions import FUNCTION_LABEL, VERSION_LABEL, FunctionService
 from tinirun.runner.images import KIND_LABEL, ImageManager
@@ -63,13 +63,12 @@ class Housekeeper:
             await self.run_once()
 
     async def _remove_stopped_containers(self) -> None:
-        for container in await self.engine.list_containers(LABEL):
-            if container.get("State") in ("exited", "dead", "created"):
-                labels = container.get("Labels") or {}
-                # A container just created by a run that is about to start it is not stopped.
-                if (container.get("State") == "created" and labels.get(OWNER_LABEL) == self.owner
-                        and time.time() - float(container.get("Created", 0)) < 300):
-                    continue
+        # Only this installation's: another service on the same engine reads its own exits.
+        for container in await self.engine.list_containers(f"{OWNER_LABEL}={self.owner}"):
+            state = container.get("State")
+            # A container just created by a run that is about to start it is not stopped.
+            young = time.time() - float(container.get("Created", 0)) < 300
+            if state in ("exited", "dead") or (state == "created" and not young):
                 await self.engine.remove_container(container["Id"])
 
     async def _remove_old_dependency_images(self) -> None:
@@ -85,9 +84,11 @@ class Housekeeper:
         latest: dict[str, int] = {}
         for record in await self.functions.list():
             latest[record.name] = record.version
-        for image in await self.engine.list_images(FUNCTION_LABEL):
+        for image in await self.engine.list_images(f"{OWNER_LABEL}={self.owner}"):
             labels = image.get("Labels") or {}
-            name = labels.get(FUNCTION_LABEL, "")
+            if FUNCTION_LABEL not in labels:
+                continue
+            name = labels[FUNCTION_LABEL]
             version = int(labels.get(VERSION_LABEL, "0") or 0)
             # An image of a version newer than the record may be a build under way: keep it.
             if name not in latest or version < latest[name]:

@@ -1,0 +1,87 @@
+"""Container settings and the run's payload, tested as data."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+from tinirun.engine.container import Isolation, Limits, container_config
+from tinirun.languages import all_languages, get_language
+from tinirun.models import RunLimits
+from tinirun.runner.run import PreparedRun, boot_command, payload, run_script
+
+
+def config(**isolation: object) -> dict:  # type: ignore[type-arg]
+    return container_config(
+        image="img", command=["sh"], env={"A": "1"}, limits=Limits(memory_mb=256, cpu=0.5),
+        isolation=Isolation(**isolation),  # type: ignore[arg-type]
+        labels={"tinirun.kind": "run"},
+    )
+
+
+def test_isolation_floor() -> None:
+    c = config()
+    host = c["HostConfig"]
+    assert host["NetworkMode"] == "none" and c["NetworkDisabled"] is True
+    assert host["ReadonlyRootfs"] is True
+    assert host["Memory"] == 256 * 1024 * 1024 == host["MemorySwap"]
+    assert host["NanoCpus"] == 500_000_000
+    assert host["PidsLimit"] == 50
+    assert host["CapDrop"] == ["ALL"]
+    assert host["SecurityOpt"] == ["no-new-privileges"]
+    assert host["IpcMode"] == "private" and host["CgroupnsMode"] == "private"
+    assert c["User"] == "1000:1000"
+    assert "HOME=/tmp" in c["Env"] and "A=1" in c["Env"]
+    assert host["Tmpfs"]["/tmp"].startswith("rw,noexec,nosuid,nodev,size=100m")
+    assert "exec" in host["Tmpfs"]["/work"].split(",")
+    assert host["LogConfig"]["Type"] == "none"
+    assert host["Privileged"] is False
+
+
+def test_no_nproc_ulimit_but_core_fsize_nofile() -> None:
+    names = {u["Name"]: u for u in config()["HostConfig"]["Ulimits"]}
+    assert "nproc" not in names
+    assert names["core"]["Hard"] == 0
+    assert names["fsize"]["Hard"] > 0 and names["nofile"]["Hard"] > 0
+
+
+def test_labels_and_runtime() -> None:
+    c = config(oci_runtime="runsc", extra_labels={"tinirun.owner": "me"})
+    assert c["Labels"] == {"tinirun": "1", "tinirun.owner": "me", "tinirun.kind": "run"}
+    assert c["HostConfig"]["Runtime"] == "runsc"
+    assert "Runtime" not in config()["HostConfig"]
+
+
+def test_work_dir_never_larger_than_memory() -> None:
+    c = container_config("i", [], {}, Limits(memory_mb=64, cpu=1), Isolation(), {})
+    assert "size=64m" in c["HostConfig"]["Tmpfs"]["/work"]
+
+
+def test_boot_command_has_inner_timeout_with_kill() -> None:
+    command = boot_command(10)
+    assert command[:2] == ["/bin/sh", "-c"]
+    assert "tar -x -f -" in command[2]
+    assert "timeout -k 2 12" in command[2]
+
+
+def test_payload_holds_code_files_script_and_stdin() -> None:
+    prepared = PreparedRun(
+        language=get_language("go"), code="package main", dependencies=[],
+        files=[("d/x.bin", b"\x00")], limits=RunLimits(), stdin="in",
+    )
+    with tarfile.open(fileobj=io.BytesIO(payload(prepared))) as tar:
+        names = set(tar.getnames())
+        script = tar.extractfile(".tinirun/run.sh").read().decode()  # type: ignore[union-attr]
+    assert {"main.go", "files/d/x.bin", ".tinirun/run.sh", ".tinirun/stdin", "files/d"} <= names
+    assert "go build" in script and "< .tinirun/stdin" in script
+
+
+def test_every_language_has_its_files() -> None:
+    assert sorted(all_languages()) == ["bash", "go", "javascript", "python", "rust", "typescript"]
+    for language in all_languages().values():
+        assert "FROM ${BASE}" in language.dockerfile
+        assert language.read(language.function.wrapper)
+        assert language.sample_code
+        assert "{deps}" in language.install
+        script = run_script(language, has_stdin=False)
+        assert script.endswith(f"exec {language.run} < /dev/null\n")

@@ -1,0 +1,64 @@
+"""The bounded queue in front of the containers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tinirun.errors import BusyError
+from tinirun.models import Chunk
+from tinirun.runner.gate import Gate
+
+
+async def job(release: asyncio.Event, name: str) -> AsyncIterator[Chunk]:
+    await release.wait()
+    yield Chunk.info(name)
+
+
+async def collect(stream: AsyncIterator[Chunk]) -> list[str]:
+    return [str(c.data) async for c in stream]
+
+
+async def test_runs_beyond_the_slots_wait_and_hear_their_place() -> None:
+    gate = Gate(slots=1, queue_size=5)
+    release = asyncio.Event()
+    first = asyncio.create_task(collect(gate.stream(job(release, "a"))))
+    await asyncio.sleep(0.05)
+    second = asyncio.create_task(collect(gate.stream(job(release, "b"))))
+    await asyncio.sleep(0.05)
+    assert gate.running == 1 and gate.waiting == 1
+    release.set()
+    assert await first == ["a"]
+    assert await second == ["Waiting in queue: position 1", "b"]
+    assert gate.running == 0 and gate.waiting == 0
+
+
+async def test_full_queue_is_refused_with_retry_after() -> None:
+    gate = Gate(slots=1, queue_size=1)
+    release = asyncio.Event()
+    tasks = [asyncio.create_task(collect(gate.stream(job(release, str(i))))) for i in range(2)]
+    await asyncio.sleep(0.05)
+    with pytest.raises(BusyError) as info:
+        gate.check()
+    assert info.value.retry_after >= 1
+    release.set()
+    await asyncio.gather(*tasks)
+    gate.check()
+
+
+async def test_leaving_the_queue_frees_the_place() -> None:
+    gate = Gate(slots=1, queue_size=5)
+    release = asyncio.Event()
+    running = asyncio.create_task(collect(gate.stream(job(release, "a"))))
+    await asyncio.sleep(0.05)
+    waiting = asyncio.create_task(collect(gate.stream(job(release, "b"))))
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert gate.waiting == 0
+    release.set()
+    assert await running == ["a"]
+    assert gate.running == 0
