@@ -133,6 +133,14 @@ SETTINGS: tuple[Setting, ...] = (
             "Runs at once (default: twice the cores); more wait in the queue.", _int_in(1, 1024)),
     Setting("RUNNER_QUEUE_SIZE", "queue_size", "64",
             "Runs that may wait for a slot; beyond it: 429 with Retry-After.", _int_in(0, 100000)),
+    Setting("RUNNER_POOL_SIZE", "pool_size", "2",
+            "Warm containers kept waiting per image in use (0: no pool, a fresh container per run).",
+            _int_in(0, 64)),
+    Setting("RUNNER_POOL_MAX_MEMORY_MB", "pool_max_memory_mb", "4096",
+            "Most memory (sum of limits) that waiting containers may reserve.",
+            _int_in(0, 1024 * 1024)),
+    Setting("RUNNER_POOL_IDLE_SECONDS", "pool_idle_seconds", "600",
+            "A pool not used for this long is retired.", _int_in(1, 7 * 86400)),
     Setting("RUNNER_PLAYGROUND", "playground", "true",
             "Serve the web playground at /.", _bool),
 )
@@ -157,6 +165,9 @@ class Config:
     max_body_bytes: int = 16 * 1024 * 1024
     max_concurrent_runs: int = int(_default_workers())
     queue_size: int = 64
+    pool_size: int = 2
+    pool_max_memory_mb: int = 4096
+    pool_idle_seconds: int = 600
     playground: bool = True
     # RUNNER_IMAGE_<LANG>: an image to use as that language's runtime instead of building ours.
     image_overrides: dict[str, str] = field(default_factory=dict)

@@ -8,7 +8,7 @@ import tarfile
 from tinirun.engine.container import Isolation, Limits, container_config
 from tinirun.languages import all_languages, get_language
 from tinirun.models import RunLimits
-from tinirun.runner.run import PreparedRun, boot_command, payload, run_script
+from tinirun.runner.run import BOOT_COMMAND, PreparedRun, payload, run_script
 
 
 def config(**isolation: object) -> dict:  # type: ignore[type-arg]
@@ -58,10 +58,10 @@ def test_work_dir_never_larger_than_memory() -> None:
 
 
 def test_boot_command_has_inner_timeout_with_kill() -> None:
-    command = boot_command(10)
-    assert command[:2] == ["/bin/sh", "-c"]
-    assert "tar -x -f -" in command[2]
-    assert "timeout -k 2 12" in command[2]
+    assert BOOT_COMMAND[:2] == ["/bin/sh", "-c"]
+    assert "tar -x -f -" in BOOT_COMMAND[2]
+    assert 'timeout -k 2 "$(cat .tinirun/timeout)"' in BOOT_COMMAND[2]
+
 
 
 def test_payload_holds_code_files_script_and_stdin() -> None:
@@ -72,8 +72,10 @@ def test_payload_holds_code_files_script_and_stdin() -> None:
     with tarfile.open(fileobj=io.BytesIO(payload(prepared))) as tar:
         names = set(tar.getnames())
         script = tar.extractfile(".tinirun/run.sh").read().decode()  # type: ignore[union-attr]
+        limit = tar.extractfile(".tinirun/timeout").read().decode()  # type: ignore[union-attr]
     assert {"main.go", "files/d/x.bin", ".tinirun/run.sh", ".tinirun/stdin", "files/d"} <= names
     assert "go build" in script and "< .tinirun/stdin" in script
+    assert limit == "62\n"  # the default 60 s plus the inner slack
 
 
 def test_every_language_has_its_files() -> None:

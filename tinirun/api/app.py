@@ -29,6 +29,7 @@ from tinirun.runner.functions import FunctionService
 from tinirun.runner.gate import Gate
 from tinirun.runner.housekeeping import OWNER_LABEL, Housekeeper
 from tinirun.runner.images import ImageManager
+from tinirun.runner.pool import PoolSettings, WarmPool
 from tinirun.runner.run import Runner
 from tinirun.store import open_store
 from tinirun.store.base import Store
@@ -50,6 +51,7 @@ class Services:
 
     async def close(self) -> None:
         await self.functions.close()
+        await self.runner.pool.close()
         await self.store.close()
         await self.engine.close()
 
@@ -70,7 +72,9 @@ async def build_services(config: Config) -> Services:
     images = ImageManager(engine, config.base_image, config.image_overrides,
                           config.extra_ca_bundle)
     isolation = Isolation(oci_runtime=config.oci_runtime, extra_labels={OWNER_LABEL: owner})
-    runner = Runner(engine, images, isolation)
+    pool = WarmPool(engine, PoolSettings(config.pool_size, config.pool_max_memory_mb,
+                                         config.pool_idle_seconds))
+    runner = Runner(engine, images, isolation, pool)
     gate = Gate(config.max_concurrent_runs, config.queue_size)
     store = await open_store(config.redis_url, config.data_dir)
     functions = FunctionService(store, images, runner, labels={OWNER_LABEL: owner})
@@ -121,6 +125,8 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
         app.state.services = made
         if await check_engine(made.engine):
             await made.housekeeper.at_start()
+            # Pools fill in the background: start-up does not wait for containers.
+            await made.housekeeper.warm_runtimes()
         cleanup = asyncio.create_task(made.housekeeper.loop(config.cleanup_interval))
         try:
             yield

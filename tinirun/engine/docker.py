@@ -12,15 +12,18 @@ import io
 import json
 import logging
 import re
-import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import aiodocker
 import aiohttp
 
+from tinirun.engine.attached import Attached, Exit, Output
+from tinirun.engine.errors import engine_error as _engine_error
+from tinirun.engine.errors import engine_errors as _engine_errors
 from tinirun.errors import BuildError, EngineError
+
+__all__ = ["LABEL", "Attached", "Engine", "Exit", "Output"]
 
 log = logging.getLogger(__name__)
 
@@ -30,46 +33,6 @@ LABEL = "tinirun"
 REQUEST_TIMEOUT = 30.0
 # Colour codes the classic builder wraps around a step's stderr.
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-# After a kill, how long to wait for the container to report its exit.
-EXIT_GRACE = 10.0
-
-
-@dataclass(frozen=True)
-class Output:
-    """Bytes the program wrote; `stream` is 1 for stdout, 2 for stderr."""
-
-    stream: int
-    data: bytes
-
-
-@dataclass(frozen=True)
-class Exit:
-    """How the container ended."""
-
-    exit_code: int | None
-    timed_out: bool
-    oom_killed: bool
-    duration_ms: int
-
-
-def _engine_error(exc: BaseException) -> EngineError:
-    if isinstance(exc, EngineError):
-        return exc
-    if isinstance(exc, aiodocker.DockerError):
-        return EngineError(f"Docker engine error: {exc.message}")
-    if isinstance(exc, aiohttp.ClientConnectionError | OSError):
-        return EngineError(f"Cannot reach the Docker engine: {exc}")
-    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
-        return EngineError("The Docker engine did not answer in time")
-    return EngineError(f"Docker engine error: {exc!r}")
-
-
-@contextlib.contextmanager
-def _engine_errors() -> Any:
-    try:
-        yield
-    except (TimeoutError, aiodocker.DockerError, aiohttp.ClientError, OSError) as exc:
-        raise _engine_error(exc) from exc
 
 
 class Engine:
@@ -237,19 +200,19 @@ class Engine:
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             log.warning("could not remove container %s: %r", container_id[:12], exc)
 
-    async def run(
-        self, config: dict[str, Any], stdin: bytes, time_limit: float
-    ) -> AsyncIterator[Output | Exit]:
-        """Create and start a container, write `stdin` to it and close it, then yield its
-        output as it comes and finally one Exit.
+    def remove_soon(self, container_id: str) -> None:
+        """Remove a container in the background (off the run's critical path); tracked so that
+        it is not collected, and awaited by close()."""
+        cleanup = asyncio.ensure_future(self.remove_container(container_id))
+        self._cleanups.add(cleanup)
+        cleanup.add_done_callback(self._cleanups.discard)
 
-        The container is killed at `time_limit` seconds after start, whether or not the caller
-        is still reading, and is always removed when the generator ends (also when cancelled).
+    async def start(self, config: dict[str, Any]) -> Attached:
+        """Create a container, attach to its streams and start it: it then waits for input.
+
+        EngineError when the engine fails; a container made before the failure is removed.
         """
         container_id: str | None = None
-        watchdog: asyncio.Task[None] | None = None
-        stream: aiodocker.stream.Stream | None = None
-        timed_out = asyncio.Event()
         try:
             with _engine_errors():
                 container = await self.docker.containers.create(config=config)
@@ -257,59 +220,18 @@ class Engine:
                 stream = container.attach(stdout=True, stderr=True, stdin=True, logs=False)
                 await stream._init()
                 await container.start()
-            started = time.monotonic()
-
-            async def kill_at_deadline() -> None:
-                await asyncio.sleep(time_limit)
-                timed_out.set()
-                with contextlib.suppress(aiodocker.DockerError, aiohttp.ClientError, OSError):
-                    await container.kill(signal="SIGKILL")
-
-            watchdog = asyncio.create_task(kill_at_deadline())
-            with _engine_errors():
-                if stdin:
-                    await stream.write_in(stdin)
-                _close_stdin(stream)
-                while True:
-                    message = await stream.read_out()
-                    if message is None:
-                        break
-                    yield Output(message.stream, message.data)
-                state = await _wait_exit(container, time_limit + EXIT_GRACE)
-            duration_ms = int((time.monotonic() - started) * 1000)
-            killed = timed_out.is_set()
-            code = state.get("ExitCode")
-            yield Exit(
-                exit_code=None if killed else (int(code) if code is not None else None),
-                timed_out=killed,
-                oom_killed=bool(state.get("OOMKilled")) and not killed,
-                duration_ms=duration_ms,
-            )
-        finally:
-            if watchdog is not None:
-                watchdog.cancel()
-            if stream is not None:
-                with contextlib.suppress(Exception):
-                    await stream.close()
+        except BaseException:
             if container_id is not None:
-                # A task of its own, so that a cancelled run (client hang-up) still removes its
-                # container; a run that ends normally waits for the removal.
-                cleanup = asyncio.ensure_future(self.remove_container(container_id))
-                self._cleanups.add(cleanup)
-                cleanup.add_done_callback(self._cleanups.discard)
-                await asyncio.shield(cleanup)
+                self.remove_soon(container_id)
+            raise
+        return Attached(self, container, stream, config)
+
+    async def run(
+        self, config: dict[str, Any], stdin: bytes, time_limit: float
+    ) -> AsyncIterator[Output | Exit]:
+        """Start a fresh container and feed it `stdin` (see Attached.feed)."""
+        attached = await self.start(config)
+        async for item in attached.feed(stdin, time_limit):
+            yield item
 
 
-async def _wait_exit(container: Any, limit: float) -> dict[str, Any]:
-    """Wait for the container to stop and return its State."""
-    await asyncio.wait_for(container.wait(), limit)
-    data = await container.show()
-    return dict(data.get("State", {}))
-
-
-def _close_stdin(stream: Any) -> None:
-    """Half-close the attach connection so the program sees end of input."""
-    response = stream._resp
-    transport = response.connection.transport if response and response.connection else None
-    if transport is not None and transport.can_write_eof():
-        transport.write_eof()

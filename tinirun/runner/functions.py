@@ -33,7 +33,7 @@ from tinirun.models import (
     RunLimits,
 )
 from tinirun.runner.images import ImageManager, ImageReady
-from tinirun.runner.run import INNER_TIMEOUT_SLACK, Runner
+from tinirun.runner.run import STDIN_FILE, Runner, pack
 from tinirun.store.base import FunctionRecord, Store
 from tinirun.validation import validate_dependencies
 
@@ -213,6 +213,9 @@ class FunctionService:
                     continue  # another installation's function of the same name
                 version = int(labels.get(VERSION_LABEL, "0") or 0)
                 if keep is None or version < keep:
+                    # Waiting containers hold the image: let them go first.
+                    for tag in image.get("RepoTags") or []:
+                        self.runner.pool.forget(tag)
                     await self.images.engine.remove_image(image["Id"])
 
     # --- running ------------------------------------------------------------------------------
@@ -238,11 +241,9 @@ class FunctionService:
                         "rebuild", image_tag=tag,
             ))
             return
-        inner = limits.timeout + INNER_TIMEOUT_SLACK
-        command = ["/bin/sh", "-c", f"exec timeout -k 2 {inner} {language.function.run}"]
+        script = f"#!/bin/sh\nexec {language.function.run} < {STDIN_FILE}\n"
         async for chunk in self.runner.execute(
-            image=tag, command=command, env=language.env, stdin=input.encode(), limits=limits,
-            labels={"tinirun.kind": "function-run", FUNCTION_LABEL: record.name},
+            tag, language.env, pack({}, script, limits.timeout, input), limits
         ):
             yield chunk
 

@@ -15,6 +15,7 @@ import time
 
 from tinirun.engine.docker import Engine
 from tinirun.errors import EngineError, StoreUnavailableError
+from tinirun.languages import all_languages
 from tinirun.runner.functions import FUNCTION_LABEL, VERSION_LABEL, FunctionService
 from tinirun.runner.images import KIND_LABEL, ImageManager
 
@@ -46,8 +47,21 @@ class Housekeeper:
                 if fixed:
                     log.warning("%d function(s) left building were set to not_built", fixed)
 
+    async def warm_runtimes(self) -> None:
+        """Keep warm containers of every runtime image that is already built."""
+        runner = self.functions.runner if self.functions else None
+        if runner is None or not runner.pool.enabled:
+            return
+        with contextlib.suppress(EngineError):
+            for language in all_languages().values():
+                tag = self.images.runtime_tag(language)
+                if await self.engine.image_id(tag):
+                    runner.warm(tag, language.env)
+
     async def run_once(self) -> None:
         """One cleanup pass; engine or store trouble is logged, never raised."""
+        if self.functions is not None:
+            self.functions.runner.pool.retire_idle()
         try:
             await self._remove_stopped_containers()
             await self._remove_old_dependency_images()

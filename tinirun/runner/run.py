@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import codecs
 import io
-import shlex
 import tarfile
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from tinirun.engine.container import Isolation, Limits, container_config
-from tinirun.engine.docker import Engine, Exit, Output
+from tinirun.engine.docker import Attached, Engine, Exit, Output
 from tinirun.errors import BuildError, EngineError
 from tinirun.languages import Language, get_language
 from tinirun.models import (
@@ -28,10 +28,12 @@ from tinirun.models import (
     RunResult,
 )
 from tinirun.runner.images import ImageManager, ImageReady
+from tinirun.runner.pool import PoolSettings, WarmPool
 from tinirun.validation import validate_dependencies, validate_files
 
 SCRIPT = ".tinirun/run.sh"
 STDIN_FILE = ".tinirun/stdin"
+TIMEOUT_FILE = ".tinirun/timeout"
 # The in-container timeout is a second line of defence (it holds even if the service dies);
 # the service kills the container at the deadline itself.
 INNER_TIMEOUT_SLACK = 2
@@ -98,13 +100,21 @@ def payload(prepared: PreparedRun) -> bytes:
         entries[name] = text.encode()
     for path, content in prepared.files:
         entries[f"files/{path}"] = content
-    entries[SCRIPT] = run_script(language, prepared.stdin is not None).encode()
-    if prepared.stdin is not None:
-        entries[STDIN_FILE] = prepared.stdin.encode()
+    return pack(entries, run_script(language, prepared.stdin is not None),
+                prepared.limits.timeout, prepared.stdin)
+
+
+def pack(entries: Mapping[str, bytes], script: str, timeout: int, stdin: str | None) -> bytes:
+    """A tar of `entries` plus the run script, its time limit and its standard input."""
+    files = dict(entries)
+    files[SCRIPT] = script.encode()
+    files[TIMEOUT_FILE] = f"{timeout + INNER_TIMEOUT_SLACK}\n".encode()
+    if stdin is not None:
+        files[STDIN_FILE] = stdin.encode()
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
         dirs: set[str] = set()
-        for name, data in entries.items():
+        for name, data in files.items():
             parts = name.split("/")[:-1]
             for i in range(1, len(parts) + 1):
                 directory = "/".join(parts[:i])
@@ -121,22 +131,24 @@ def payload(prepared: PreparedRun) -> bytes:
     return buffer.getvalue()
 
 
-def boot_command(timeout: int) -> list[str]:
-    """The container's command: unpack the payload from stdin, then run the script."""
-    inner = timeout + INNER_TIMEOUT_SLACK
-    return [
-        "/bin/sh", "-c",
-        f"tar -x -f - && exec timeout -k 2 {inner} /bin/sh {shlex.quote(SCRIPT)}",
-    ]
+# The command of every container that runs user code: unpack the payload from stdin, then run
+# its script under `timeout -k` with the limit the payload carries. The same for every run, so
+# containers can be started before the code is known.
+BOOT_COMMAND = [
+    "/bin/sh", "-c",
+    f'tar -x -f - && exec timeout -k 2 "$(cat {TIMEOUT_FILE})" /bin/sh {SCRIPT}',
+]
 
 
 class Runner:
-    """Runs code in containers; created once per service with its engine and image manager."""
+    """Runs code in containers; created once per service with its engine, images and pool."""
 
-    def __init__(self, engine: Engine, images: ImageManager, isolation: Isolation) -> None:
+    def __init__(self, engine: Engine, images: ImageManager, isolation: Isolation,
+                 pool: WarmPool | None = None) -> None:
         self.engine = engine
         self.images = images
         self.isolation = isolation
+        self.pool = pool or WarmPool(engine, PoolSettings(size=0))
 
     def prepare(self, request: RunRequest) -> PreparedRun:
         """Check a one-off request; InvalidRequestError names what is wrong."""
@@ -173,43 +185,59 @@ class Runner:
             yield Chunk.error(ErrorData(error=ErrorKind.DOCKER, message=str(exc)))
             return
         assert image is not None
-        env = dict(language.env)
-        async for chunk in self.execute(
-            image=image,
-            command=boot_command(prepared.limits.timeout),
-            env=env,
-            stdin=payload(prepared),
-            limits=prepared.limits,
-            labels={"tinirun.kind": "run", "tinirun.lang": language.name},
-        ):
+        async for chunk in self.execute(image, language.env, payload(prepared), prepared.limits):
             yield chunk
 
-    async def execute(
-        self,
-        image: str,
-        command: list[str],
-        env: Mapping[str, str],
-        stdin: bytes,
-        limits: RunLimits,
-        labels: Mapping[str, str],
-        work_dir: bool = True,
-    ) -> AsyncIterator[Chunk]:
-        """Run one container and yield its output, then its result (or a `docker` error)."""
-        config = container_config(
+    def config_for(self, image: str, env: Mapping[str, str], limits: RunLimits) -> dict[str, Any]:
+        """The create body of a container of `image` that waits for a payload."""
+        return container_config(
             image=image,
-            command=command,
+            command=BOOT_COMMAND,
             env=env,
             limits=Limits(memory_mb=limits.mem_limit_mb, cpu=limits.cpu_limit),
             isolation=self.isolation,
-            labels=labels,
-            work_dir=work_dir,
+            labels={"tinirun.kind": "run"},
         )
+
+    def warm(self, image: str, env: Mapping[str, str], size: int | None = None) -> None:
+        """Keep containers of `image` waiting, with the default limits."""
+        self.pool.want(image, lambda: self.config_for(image, env, RunLimits()), size)
+
+    async def _container(self, image: str, env: Mapping[str, str],
+                         limits: RunLimits) -> tuple[Attached, str]:
+        """A container for this run: a warm one (limits updated if they differ) or a fresh one,
+        and a line that says which."""
+        attached = self.pool.take(image)
+        self.warm(image, env)
+        if attached is not None:
+            memory = limits.mem_limit_mb * 1024 * 1024
+            nano_cpus = int(limits.cpu_limit * 1e9)
+            if (memory, nano_cpus) == (attached.memory, attached.nano_cpus):
+                return attached, "Using a warm container"
+            try:
+                await attached.update_limits(memory, nano_cpus)
+                return attached, "Using a warm container (limits updated)"
+            except EngineError:
+                attached.discard()
+        fresh = await self.engine.start(self.config_for(image, env, limits))
+        return fresh, "Using a fresh container"
+
+    async def execute(self, image: str, env: Mapping[str, str], stdin: bytes,
+                      limits: RunLimits) -> AsyncIterator[Chunk]:
+        """Run one payload in a container of `image`; yield its output, then its result (or a
+        `docker` error)."""
         yield Chunk.info("Starting container...")
+        try:
+            attached, how = await self._container(image, env, limits)
+        except EngineError as exc:
+            yield Chunk.error(ErrorData(error=ErrorKind.DOCKER, message=str(exc)))
+            return
+        yield Chunk.info(how)
         streams = {1: _Collected(), 2: _Collected()}
         events = {1: ChunkEvent.STDOUT, 2: ChunkEvent.STDERR}
         ended: Exit | None = None
         try:
-            async for item in self.engine.run(config, stdin, time_limit=limits.timeout):
+            async for item in attached.feed(stdin, time_limit=limits.timeout):
                 if isinstance(item, Output):
                     stream = 2 if item.stream == 2 else 1
                     text = streams[stream].decode(item.data)

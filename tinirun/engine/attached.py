@@ -1,0 +1,149 @@
+"""A started container that waits for its input on stdin: fed once, then removed.
+
+Fresh runs make one and feed it at once; the warm pool makes them ahead of demand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aiodocker
+import aiohttp
+
+from tinirun.engine.errors import engine_errors
+
+if TYPE_CHECKING:
+    from tinirun.engine.docker import Engine
+
+# After a kill, how long to wait for the container to report its exit.
+EXIT_GRACE = 10.0
+# The exit code of a process killed with SIGKILL (the OOM killer's signal too).
+KILLED = 137
+
+
+@dataclass(frozen=True)
+class Output:
+    """Bytes the program wrote; `stream` is 1 for stdout, 2 for stderr."""
+
+    stream: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Exit:
+    """How the container ended."""
+
+    exit_code: int | None
+    timed_out: bool
+    oom_killed: bool
+    duration_ms: int
+
+
+class Attached:
+    """A created, attached and started container, waiting for input. Single use."""
+
+    def __init__(self, engine: Engine, container: Any, stream: Any,
+                 config: dict[str, Any]) -> None:
+        self.engine = engine
+        self.container = container
+        self.stream = stream
+        self.config = config
+        self.created = time.monotonic()
+        self._used = False
+
+    @property
+    def id(self) -> str:
+        return str(self.container.id)
+
+    @property
+    def memory(self) -> int:
+        return int(self.config["HostConfig"]["Memory"])
+
+    @property
+    def nano_cpus(self) -> int:
+        return int(self.config["HostConfig"]["NanoCpus"])
+
+    async def update_limits(self, memory: int, nano_cpus: int) -> None:
+        """Change memory (and swap, kept equal) and CPU quota before the program starts."""
+        with engine_errors():
+            await self.engine.docker._query_json(
+                f"containers/{self.id}/update", method="POST",
+                data={"Memory": memory, "MemorySwap": memory, "NanoCpus": nano_cpus},
+            )
+
+    def discard(self) -> None:
+        """Close the streams and remove the container (in the background)."""
+        self._used = True
+        with contextlib.suppress(Exception):
+            _close(self.stream)
+        self.engine.remove_soon(self.id)
+
+    async def feed(self, stdin: bytes, time_limit: float) -> AsyncIterator[Output | Exit]:
+        """Write `stdin` and close it, then yield the output as it comes and finally one Exit.
+
+        The container is killed `time_limit` seconds from now whether or not the caller is
+        still reading, and is removed when the generator ends (also when it is cancelled).
+        """
+        if self._used:
+            raise RuntimeError("a container is fed once")
+        self._used = True
+        timed_out = asyncio.Event()
+        started = time.monotonic()
+
+        async def kill_at_deadline() -> None:
+            await asyncio.sleep(time_limit)
+            timed_out.set()
+            with contextlib.suppress(aiodocker.DockerError, aiohttp.ClientError, OSError):
+                await self.container.kill(signal="SIGKILL")
+
+        watchdog = asyncio.create_task(kill_at_deadline())
+        try:
+            with engine_errors():
+                if stdin:
+                    await self.stream.write_in(stdin)
+                _close_stdin(self.stream)
+                while True:
+                    message = await self.stream.read_out()
+                    if message is None:
+                        break
+                    yield Output(message.stream, message.data)
+                status = await asyncio.wait_for(self.container.wait(), time_limit + EXIT_GRACE)
+                code = status.get("StatusCode")
+                oom = False
+                if code == KILLED and not timed_out.is_set():
+                    state = (await self.container.show()).get("State", {})
+                    oom = bool(state.get("OOMKilled"))
+            killed = timed_out.is_set()
+            yield Exit(
+                exit_code=None if killed or code is None else int(code),
+                timed_out=killed,
+                oom_killed=oom,
+                duration_ms=int((time.monotonic() - started) * 1000),
+            )
+        finally:
+            watchdog.cancel()
+            with contextlib.suppress(Exception):
+                _close(self.stream)
+            self.engine.remove_soon(self.id)
+
+
+def _close_stdin(stream: Any) -> None:
+    """Half-close the attach connection so the program sees end of input."""
+    response = stream._resp
+    transport = response.connection.transport if response and response.connection else None
+    if transport is not None and transport.can_write_eof():
+        transport.write_eof()
+
+
+def _close(stream: Any) -> None:
+    # aiodocker's Stream.close() is a coroutine with no await inside; close the response
+    # directly so this also works from synchronous cleanup.
+    response = stream._resp
+    if response is not None:
+        response.close()
+    stream._closed = True

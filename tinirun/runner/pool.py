@@ -1,0 +1,142 @@
+"""The warm pool: containers created and started ahead of demand, with the run's isolation,
+waiting for their input on stdin. A run takes one, feeds it, and it is removed after that
+single use — never reused.
+
+One pool per image (a runtime, a dependency image or a function image). Each is refilled in
+the background up to its size; the idle containers of all pools together never reserve more
+than `max_memory_mb` of memory limits; a pool not used for `idle_seconds` is retired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tinirun.engine.docker import Attached, Engine
+from tinirun.errors import EngineError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """How many containers wait, and for how long."""
+
+    size: int = 2
+    max_memory_mb: int = 4096
+    idle_seconds: float = 600.0
+
+
+@dataclass
+class _ImagePool:
+    """The waiting containers of one image, and how to make another."""
+
+    make_config: Callable[[], dict[str, Any]]
+    size: int
+    memory_mb: int
+    idle: list[Attached] = field(default_factory=list)
+    filling: int = 0
+    last_used: float = field(default_factory=time.monotonic)
+
+
+class WarmPool:
+    """Containers waiting per image; `take` hands one out, the pool refills behind it."""
+
+    def __init__(self, engine: Engine, settings: PoolSettings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self._pools: dict[str, _ImagePool] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.size > 0
+
+    def idle_count(self, image: str | None = None) -> int:
+        pools = [self._pools[image]] if image in self._pools else (
+            [] if image is not None else list(self._pools.values()))
+        return sum(len(p.idle) for p in pools)
+
+    def _reserved_mb(self) -> int:
+        """Memory limits of the idle containers and of those being made."""
+        return sum((len(p.idle) + p.filling) * p.memory_mb for p in self._pools.values())
+
+    def want(self, image: str, make_config: Callable[[], dict[str, Any]],
+             size: int | None = None) -> None:
+        """Keep `size` (default: the pool size) containers of `image` waiting."""
+        if not self.enabled or self._closed:
+            return
+        pool = self._pools.get(image)
+        if pool is None:
+            memory_mb = int(make_config()["HostConfig"]["Memory"]) // (1024 * 1024)
+            pool = self._pools[image] = _ImagePool(make_config, size or self.settings.size,
+                                                   memory_mb)
+        pool.last_used = time.monotonic()
+        self._fill(image, pool)
+
+    def take(self, image: str) -> Attached | None:
+        """A waiting container of `image`, or None (the caller starts a fresh one)."""
+        pool = self._pools.get(image)
+        if pool is None:
+            return None
+        pool.last_used = time.monotonic()
+        attached = pool.idle.pop() if pool.idle else None
+        self._fill(image, pool)
+        return attached
+
+    def _fill(self, image: str, pool: _ImagePool) -> None:
+        missing = pool.size - len(pool.idle) - pool.filling
+        for _ in range(max(0, missing)):
+            if self._reserved_mb() + pool.memory_mb > self.settings.max_memory_mb:
+                return
+            pool.filling += 1
+            task = asyncio.create_task(self._add(image, pool, pool.make_config()))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _add(self, image: str, pool: _ImagePool, config: dict[str, Any]) -> None:
+        try:
+            attached = await self.engine.start(config)
+        except EngineError as exc:
+            log.info("warm container for %s not made: %s", image, exc)
+            return
+        finally:
+            pool.filling -= 1
+        if self._closed or self._pools.get(image) is not pool:
+            attached.discard()
+        else:
+            pool.idle.append(attached)
+
+    def retire_idle(self) -> int:
+        """Drop the pools of images not used for `idle_seconds`; return containers removed."""
+        now = time.monotonic()
+        removed = 0
+        for image, pool in list(self._pools.items()):
+            if now - pool.last_used > self.settings.idle_seconds:
+                del self._pools[image]
+                for attached in pool.idle:
+                    attached.discard()
+                    removed += 1
+        return removed
+
+    def forget(self, image: str) -> None:
+        """Stop keeping containers of `image` (e.g. its function was deleted)."""
+        pool = self._pools.pop(image, None)
+        for attached in pool.idle if pool else []:
+            attached.discard()
+
+    async def close(self) -> None:
+        """Remove every waiting container."""
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for image in list(self._pools):
+            self.forget(image)
