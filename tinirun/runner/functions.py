@@ -215,7 +215,7 @@ class FunctionService:
                 if keep is None or version < keep:
                     # Waiting containers hold the image: let them go first.
                     for tag in image.get("RepoTags") or []:
-                        self.runner.pool.forget(tag)
+                        await self.runner.pool.forget(tag)
                     await self.images.engine.remove_image(image["Id"])
 
     # --- running ------------------------------------------------------------------------------

@@ -125,11 +125,12 @@ class WarmPool:
                     removed += 1
         return removed
 
-    def forget(self, image: str) -> None:
-        """Stop keeping containers of `image` (e.g. its function was deleted)."""
+    async def forget(self, image: str) -> None:
+        """Stop keeping containers of `image` and remove those waiting (before the image
+        itself can be removed)."""
         pool = self._pools.pop(image, None)
-        for attached in pool.idle if pool else []:
-            attached.discard()
+        if pool is not None:
+            await asyncio.gather(*(self.engine.remove_container(a.id) for a in pool.idle))
 
     async def close(self) -> None:
         """Remove every waiting container."""
@@ -139,4 +140,4 @@ class WarmPool:
         with contextlib.suppress(Exception):
             await asyncio.gather(*self._tasks, return_exceptions=True)
         for image in list(self._pools):
-            self.forget(image)
+            await self.forget(image)

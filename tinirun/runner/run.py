@@ -213,14 +213,14 @@ class Runner:
             memory = limits.mem_limit_mb * 1024 * 1024
             nano_cpus = int(limits.cpu_limit * 1e9)
             if (memory, nano_cpus) == (attached.memory, attached.nano_cpus):
-                return attached, "Using a warm container"
+                return attached, f"Using a warm container {attached.id[:12]}"
             try:
                 await attached.update_limits(memory, nano_cpus)
-                return attached, "Using a warm container (limits updated)"
+                return attached, f"Using a warm container {attached.id[:12]} (limits updated)"
             except EngineError:
                 attached.discard()
         fresh = await self.engine.start(self.config_for(image, env, limits))
-        return fresh, "Using a fresh container"
+        return fresh, f"Using a fresh container {fresh.id[:12]}"
 
     async def execute(self, image: str, env: Mapping[str, str], stdin: bytes,
                       limits: RunLimits) -> AsyncIterator[Chunk]:
