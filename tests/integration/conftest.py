@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,3 +59,28 @@ def containers_of(server: Server) -> list[str]:
         capture_output=True, text=True, check=True,
     )
     return out.stdout.split()
+
+
+def container_of_run(chunks: list[dict[str, Any]]) -> str:
+    """The id of the container a run used, from its `info` chunk."""
+    for chunk in chunks:
+        text = chunk.get("data")
+        if chunk["event"] == "info" and isinstance(text, str):
+            match = re.search(r" container ([0-9a-f]{12})", text)
+            if match:
+                return match.group(1)
+    raise AssertionError(f"no container named in {chunks[:6]}")
+
+
+def container_exists(cid: str) -> bool:
+    return subprocess.run(["docker", "inspect", cid], capture_output=True).returncode == 0
+
+
+def wait_gone(cid: str, seconds: float) -> bool:
+    """True once the container no longer exists (removal runs in the background)."""
+    deadline = time.monotonic() + seconds
+    while container_exists(cid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True

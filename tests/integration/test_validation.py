@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -79,5 +80,9 @@ def test_rust_features_are_allowed(server: Server) -> None:
 
 
 def test_nothing_started_for_bad_input(server: Server) -> None:
-    post(server, {**OK, "dependencies": ["a|b"]})
-    assert containers_of(server) == []
+    server.run(OK)  # the pools are full once a run has gone through
+    time.sleep(2)
+    before = set(containers_of(server))
+    for bad in ({"dependencies": ["a|b"]}, {"timeout": 1}, {"files": [{"path": "..", "content": ""}]}):
+        assert post(server, {**OK, **bad})[0] in (400, 422)
+    assert set(containers_of(server)) == before
