@@ -82,7 +82,9 @@ class RunResult(BaseModel):
         default=False, description="Extension: the program was killed for exceeding its memory."
     )
     memory_peak_bytes: int | None = Field(
-        default=None, description="Extension: peak memory of the container, where the engine says."
+        default=None,
+        description="Extension: peak memory of the container in bytes, where the service can "
+        "read it (the engine on the same host); else null."
     )
 
 

@@ -291,3 +291,12 @@ def test_auth(server: Server, key: str | None) -> None:
     response = httpx.post(server.url + "/api/code/run", json={"code": "x"}, headers=headers)
     assert response.status_code == 401
     assert response.text == "Unauthorized"
+
+
+def test_result_reports_time_and_peak_memory(server: Server) -> None:
+    code = "x = bytearray(60 * 1024 * 1024)\nprint(len(x))"
+    result = result_of(server.run({"code": code, "lang": "python", "mem_limit_mb": 256}))
+    assert result["stdout"] == f"{60 * 1024 * 1024}\n"
+    assert result["duration_ms"] > 0
+    # The engine runs on this host here, so the cgroup's peak is readable.
+    assert result["memory_peak_bytes"] >= 60 * 1024 * 1024

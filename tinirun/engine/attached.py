@@ -10,6 +10,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiodocker
@@ -42,6 +43,28 @@ class Exit:
     timed_out: bool
     oom_killed: bool
     duration_ms: int
+    memory_peak_bytes: int | None = None
+
+
+# Where a container's peak memory can be read when the engine runs on this host: the memory
+# cgroup of the container (cgroup v1 with the cgroupfs or systemd driver, or cgroup v2).
+_PEAK_FILES = (
+    "/sys/fs/cgroup/memory/docker/{id}/memory.max_usage_in_bytes",
+    "/sys/fs/cgroup/memory/system.slice/docker-{id}.scope/memory.max_usage_in_bytes",
+    "/sys/fs/cgroup/system.slice/docker-{id}.scope/memory.peak",
+    "/sys/fs/cgroup/docker/{id}/memory.peak",
+)
+
+
+def memory_peak(container_id: str) -> int | None:
+    """The container's peak memory from its cgroup, or None where this host cannot see it
+    (a remote engine, an older kernel)."""
+    for pattern in _PEAK_FILES:
+        try:
+            return int(Path(pattern.format(id=container_id)).read_text().strip())
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 class Attached:
@@ -114,6 +137,7 @@ class Attached:
                     yield Output(message.stream, message.data)
                 status = await asyncio.wait_for(self.container.wait(), time_limit + EXIT_GRACE)
                 code = status.get("StatusCode")
+                peak = memory_peak(self.id)
                 oom = False
                 if code == KILLED and not timed_out.is_set():
                     state = (await self.container.show()).get("State", {})
@@ -124,6 +148,7 @@ class Attached:
                 timed_out=killed,
                 oom_killed=oom,
                 duration_ms=int((time.monotonic() - started) * 1000),
+                memory_peak_bytes=peak,
             )
         finally:
             watchdog.cancel()

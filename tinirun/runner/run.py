@@ -265,6 +265,7 @@ class Runner:
                 stdout_truncated=streams[1].truncated,
                 stderr_truncated=streams[2].truncated,
                 oom_killed=ended.oom_killed,
+                memory_peak_bytes=ended.memory_peak_bytes,
             )
         )
 
