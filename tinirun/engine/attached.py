@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 # After a kill, how long to wait for the container to report its exit.
 EXIT_GRACE = 10.0
+# How often the peak memory of a running container is read.
+PEAK_INTERVAL = 0.1
 # The exit code of a process killed with SIGKILL (the OOM killer's signal too).
 KILLED = 137
 
@@ -124,7 +126,17 @@ class Attached:
             with contextlib.suppress(aiodocker.DockerError, aiohttp.ClientError, OSError):
                 await self.container.kill(signal="SIGKILL")
 
+        # The cgroup goes with the container: keep the high-water mark read while it runs.
+        peak: int | None = None
+
+        async def watch_memory() -> None:
+            nonlocal peak
+            while True:
+                peak = memory_peak(self.id) or peak
+                await asyncio.sleep(PEAK_INTERVAL)
+
         watchdog = asyncio.create_task(kill_at_deadline())
+        watcher = asyncio.create_task(watch_memory())
         try:
             with engine_errors():
                 if stdin:
@@ -133,11 +145,11 @@ class Attached:
                 while True:
                     message = await self.stream.read_out()
                     if message is None:
+                        peak = memory_peak(self.id) or peak
                         break
                     yield Output(message.stream, message.data)
                 status = await asyncio.wait_for(self.container.wait(), time_limit + EXIT_GRACE)
                 code = status.get("StatusCode")
-                peak = memory_peak(self.id)
                 oom = False
                 if code == KILLED and not timed_out.is_set():
                     state = (await self.container.show()).get("State", {})
@@ -152,6 +164,7 @@ class Attached:
             )
         finally:
             watchdog.cancel()
+            watcher.cancel()
             with contextlib.suppress(Exception):
                 _close(self.stream)
             self.engine.remove_soon(self.id)
