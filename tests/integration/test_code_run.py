@@ -294,7 +294,8 @@ def test_auth(server: Server, key: str | None) -> None:
 
 
 def test_result_reports_time_and_peak_memory(server: Server) -> None:
-    code = "x = bytearray(60 * 1024 * 1024)\nprint(len(x))"
+    # The peak is sampled every 100 ms while the program runs: hold the memory a while.
+    code = "import time\nx = bytearray(60 * 1024 * 1024)\nprint(len(x))\ntime.sleep(0.5)"
     result = result_of(server.run({"code": code, "lang": "python", "mem_limit_mb": 256}))
     assert result["stdout"] == f"{60 * 1024 * 1024}\n"
     assert result["duration_ms"] > 0
