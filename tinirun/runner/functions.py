@@ -233,6 +233,7 @@ class FunctionService:
         """Run the function's image with `input` on stdin; no install, no compile."""
         language: Language = get_language(record.lang)
         if await self.images.engine.image_id(tag) is None:
+            await self.runner.pool.forget(tag)  # its waiting containers outlive the tag
             with contextlib.suppress(Exception):
                 await self.store.set_status(record.name, dict(NOT_BUILT), version=record.version)
             yield Chunk.error(ErrorData(

@@ -1,7 +1,6 @@
 """Calls the user's run(input) with all of standard input and prints what it returns."""
 
 import sys
-import traceback
 
 sys.path.insert(0, "/app")
 
@@ -13,6 +12,8 @@ def main() -> int:
 
         result = run(data)
     except Exception:
+        import traceback  # only when needed: it costs start-up time
+
         traceback.print_exc()
         return 1
     sys.stdout.write("" if result is None else str(result))
