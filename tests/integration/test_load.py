@@ -33,7 +33,9 @@ def test_queue_place_429_and_hang_up_while_queued(make) -> None:  # type: ignore
     thread.start()
     assert first_started.wait(30)
     with srv.client() as client, client.stream("POST", "/api/code/run", json=SLEEP) as queued:
-        chunk = next(iter_chunks(queued))
+        # Keep the iterator: dropping it would close the response (a hang-up).
+        queued_chunks = iter_chunks(queued)
+        chunk = next(queued_chunks)
         assert chunk == {"event": "info", "data": "Waiting in queue: position 1"}
         # The queue is full now: a third run is refused at once.
         busy = client.post("/api/code/run", json=SLEEP)
