@@ -226,7 +226,8 @@ def test_hang_up_removes_the_container(server: Server) -> None:
     with server.client() as client, client.stream(
         "POST", "/api/code/run", json={"code": code, "lang": "python", "timeout": 120}
     ) as response:
-        for chunk in iter_chunks(response):
+        chunks = iter_chunks(response)  # kept: dropping it would close the response
+        for chunk in chunks:
             seen.append(chunk)
             if chunk["event"] == "stdout":
                 break
@@ -258,7 +259,8 @@ def test_container_settings_on_the_engine(server: Server) -> None:
         json={"code": code, "lang": "python", "mem_limit_mb": 128, "timeout": 30},
     ) as response:
         seen = []
-        for chunk in iter_chunks(response):
+        chunks = iter_chunks(response)  # kept: dropping it would close the response
+        for chunk in chunks:
             seen.append(chunk)
             if chunk["event"] == "stdout":
                 break
