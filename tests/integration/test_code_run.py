@@ -303,3 +303,9 @@ def test_result_reports_time_and_peak_memory(server: Server) -> None:
     assert result["duration_ms"] > 0
     # The engine runs on this host here, so the cgroup's peak is readable.
     assert result["memory_peak_bytes"] >= 60 * 1024 * 1024
+
+
+def test_bash_dependency_is_a_debian_package(server: Server) -> None:
+    chunks = server.run({"code": "echo '{\"a\": 41}' | jq '.a + 1'", "lang": "bash",
+                         "dependencies": ["jq"]})
+    assert result_of(chunks)["stdout"] == "42\n", chunks[-3:]
