@@ -1,0 +1,33 @@
+// Bundles editor.js into one minified ES module and writes the licenses of every package
+// that went into it beside it. Run by scripts/build-editor.
+import { build } from "esbuild";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+const out = "../tinirun/playground/static/vendor";
+const result = await build({
+  entryPoints: ["editor.js"],
+  bundle: true,
+  minify: true,
+  format: "esm",
+  target: "es2020",
+  legalComments: "none",
+  metafile: true,
+  outfile: `${out}/editor.js`,
+});
+
+// Every package with a file in the bundle, by its package.json.
+const packages = new Map();
+for (const input of Object.keys(result.metafile.inputs)) {
+  const match = input.match(/^node_modules\/((?:@[^/]+\/)?[^/]+)\//);
+  if (match) packages.set(match[1], join("node_modules", match[1]));
+}
+const sections = [...packages.entries()].sort().map(([name, dir]) => {
+  const meta = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+  const file = readdirSync(dir).find((f) => /^licen[cs]e/i.test(f));
+  const text = file ? readFileSync(join(dir, file), "utf8").trim() : `License: ${meta.license}`;
+  return `${name} ${meta.version} (${meta.license})\n\n${text}\n`;
+});
+const header = "Third-party code bundled in editor.js (built from playground-src/).\n";
+writeFileSync(`${out}/LICENSES.txt`, [header, ...sections].join("\n" + "-".repeat(72) + "\n\n"));
+console.log(`editor.js: ${packages.size} packages`);
