@@ -43,6 +43,11 @@ class Language:
     keep_dependency_order: bool
     function: FunctionSpec
     files: dict[str, str] = field(default_factory=dict)
+    example: str = ""  # file of a complete program, the playground's starting snippet
+
+    @property
+    def example_code(self) -> str:
+        return self.read(self.example) if self.example else ""
 
     @property
     def dockerfile(self) -> str:
@@ -81,6 +86,7 @@ def _load(folder: Path) -> Language:
             files=dict(fn.get("files", {})),
         ),
         files=dict(data.get("files", {})),
+        example=data.get("example", ""),
     )
 
 
