@@ -25,6 +25,7 @@ from tinirun.config import Config
 from tinirun.engine.container import Isolation
 from tinirun.engine.docker import Engine
 from tinirun.errors import EngineError
+from tinirun.playground import create_playground
 from tinirun.runner.functions import FunctionService
 from tinirun.runner.gate import Gate
 from tinirun.runner.housekeeping import OWNER_LABEL, Housekeeper
@@ -139,4 +140,6 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     api.state.config = config
     app.state.config = config
     app.mount("/api", ApiBodyMiddleware(api, config.max_body_bytes))
+    if config.playground:
+        app.mount("/", create_playground())
     return app
