@@ -1,4 +1,4 @@
-"""Browser fixtures: one Chromium for the session, a fresh context (empty storage) per test,
+"""Browser fixtures: one Chromium per test module, a fresh context (empty storage) per test,
 and the real server of the integration suite."""
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ TIMEOUT_MS = 60_000
 expect.set_options(timeout=TIMEOUT_MS)
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API drives an event loop of its own while it is open, and
+# the async tests of the suite need theirs free afterwards.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         try:

@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import threading
-import time
 from urllib.parse import urlencode
 
 import httpx
@@ -15,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import OpenPage
-from tests.integration.conftest import containers_of
+from tests.integration.conftest import container_exists, containers_of, wait_gone
 from tests.integration.server import Server
 
 pytestmark = pytest.mark.browser
@@ -23,6 +22,8 @@ pytestmark = pytest.mark.browser
 CONSOLE = "#run-output .console"
 RESULT = "#run-output .result"
 MESSAGE = "#run-output .message"
+# Extra servers start no warm containers: these tests do not need them.
+NO_POOL = {"RUNNER_POOL_SIZE": "0"}
 
 
 def link(lang: str, code: str) -> str:
@@ -30,11 +31,13 @@ def link(lang: str, code: str) -> str:
     return "#" + urlencode({"lang": lang, "code": code})
 
 
-def wait_for_no_containers(server: Server, seconds: float = 30) -> list[str]:
-    deadline = time.monotonic() + seconds
-    while (left := containers_of(server)) and time.monotonic() < deadline:
-        time.sleep(0.25)
-    return left
+def run_container(page: Page) -> str:
+    """The id of the run's container, as the page's progress log names it."""
+    log = page.locator("#run-output .progress-log")
+    expect(log).to_contain_text(re.compile(r" container [0-9a-f]{12}"))
+    match = re.search(r" container ([0-9a-f]{12})", log.inner_text())
+    assert match
+    return match.group(1)
 
 
 def test_python_hello_runs_with_the_keyboard_shortcut(server: Server, open_page: OpenPage) -> None:
@@ -49,8 +52,9 @@ def test_python_hello_runs_with_the_keyboard_shortcut(server: Server, open_page:
     expect(page.locator(RESULT)).to_contain_text("exit 0")
     expect(page.locator(f"{CONSOLE} .out")).to_have_text("Hello, world!\ntick 1\ntick 2\ntick 3\n")
     expect(page.locator(f"{CONSOLE} .err")).to_have_count(0)
-    # Progress is shown apart from the program's output.
+    # Progress is shown apart from the program's output; short, it stays open.
     expect(page.locator("#run-output .progress-log")).to_contain_text("Starting container")
+    expect(page.locator("#run-output .progress")).to_have_attribute("open", "")
     expect(page.locator(CONSOLE)).not_to_contain_text("Starting container")
 
 
@@ -82,16 +86,32 @@ def test_rust_compile_error_is_shown_as_stderr(server: Server, open_page: OpenPa
     expect(page.locator(f"{CONSOLE} .out")).to_have_count(0)
 
 
+def test_files_stdin_and_limits_reach_the_run(server: Server, open_page: OpenPage) -> None:
+    code = 'cat files/data.txt\nread -r line\necho "stdin: $line"\nhead -c 20000000 /dev/zero | tail\n'
+    page = open_page(server, link("bash", code))
+    page.click("#run-options summary")
+    page.set_input_files("#run-files", files=[
+        {"name": "data.txt", "mimeType": "text/plain", "buffer": "from a file\n".encode()}])
+    expect(page.locator("#run-file-list")).to_contain_text("data.txt")
+    page.fill("#run-stdin", "typed in")
+    page.fill("#run-memory", "16")  # too little for tail's 20 MB line: killed for memory
+    page.click("#run-btn")
+    expect(page.locator(RESULT)).to_be_visible()
+    expect(page.locator(f"{CONSOLE} .out")).to_have_text("from a file\nstdin: typed in\n")
+    expect(page.locator(RESULT)).to_contain_text("out of memory")
+
+
 def test_stop_ends_the_run_and_removes_its_container(server: Server, open_page: OpenPage) -> None:
     code = "import time\nfor i in range(1000):\n    print(f'tick {i}', flush=True)\n    time.sleep(0.2)\n"
     page = open_page(server, link("python", code))
     page.click("#run-btn")
     expect(page.locator(CONSOLE)).to_contain_text("tick 1")
-    assert containers_of(server), "the run's container should exist while it runs"
+    cid = run_container(page)
+    assert container_exists(cid), "the run's container should exist while it runs"
     page.click("#stop-btn")
     expect(page.locator("#run-output .state")).to_have_text("Stopped")
     expect(page.locator("#run-btn")).to_be_enabled()
-    assert wait_for_no_containers(server) == []
+    assert wait_gone(cid, 30), "the stopped run's container is still there"
 
 
 def test_wrong_key_gets_a_clear_message(server: Server, open_page: OpenPage) -> None:
@@ -111,7 +131,7 @@ def test_the_key_is_kept_in_the_browser(server: Server, open_page: OpenPage) -> 
 
 
 def test_busy_service_says_so(make, open_page: OpenPage) -> None:  # type: ignore[no-untyped-def]
-    srv: Server = make(RUNNER_MAX_CONCURRENT_RUNS="1", RUNNER_QUEUE_SIZE="0")
+    srv: Server = make(RUNNER_MAX_CONCURRENT_RUNS="1", RUNNER_QUEUE_SIZE="0", **NO_POOL)
     srv.start()
     started = threading.Event()
 
@@ -135,7 +155,7 @@ def test_busy_service_says_so(make, open_page: OpenPage) -> None:  # type: ignor
 
 
 def test_lost_connection_says_so(make, open_page: OpenPage) -> None:  # type: ignore[no-untyped-def]
-    srv: Server = make()
+    srv: Server = make(**NO_POOL)
     srv.start()
     code = "import time\nfor i in range(30):\n    print(i, flush=True)\n    time.sleep(0.2)\n"
     page = open_page(srv, link("python", code))
@@ -146,7 +166,7 @@ def test_lost_connection_says_so(make, open_page: OpenPage) -> None:  # type: ig
         expect(page.locator(MESSAGE)).to_contain_text("The connection to the service was lost")
         expect(page.locator("#run-btn")).to_be_enabled()
     finally:
-        # The killed server cannot remove its container: the test does.
+        # The killed server cannot remove its run's container: the test does.
         ids = containers_of(srv)
         if ids:
             subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
@@ -175,6 +195,11 @@ def test_function_create_edit_run_delete(server: Server, open_page: OpenPage) ->
     expect(row.locator(".badge")).to_have_text("ready")
     expect(page.locator("#fn-status")).to_have_text("ready")
     expect(page.locator("#fn-editor .cm-content")).to_contain_text("def run(input: str) -> str:")
+    # The long build log is collapsed to a summary line that ends with its last line.
+    progress = page.locator("#fn-output .progress")
+    expect(progress).not_to_have_attribute("open", "")
+    expect(progress.locator(".last")).to_contain_text("Function pg-greet is ready")
+    assert int(progress.locator(".count").inner_text().split()[0]) > 6
 
     replace_code(page, "#fn-editor",
                  "def run(input: str) -> str:\n    return input.upper() + '!'\n")
@@ -218,6 +243,13 @@ def test_phone_width_dark_mode_and_keyboard(server: Server, open_page: OpenPage)
     expect(page.locator("#view-run")).to_be_hidden()
     page.keyboard.press("ArrowLeft")
     expect(page.locator("#view-run")).to_be_visible()
+    # Tab indents in the editor; Escape then Tab leaves it.
+    page.locator("#run-editor .cm-content").click()
+    page.keyboard.press("Tab")
+    expect(page.locator("#run-editor .cm-content")).to_be_focused()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")
+    expect(page.locator("#run-options summary")).to_be_focused()
     page.focus("#run-lang")
     page.select_option("#run-lang", "go")
     expect(page.locator("#run-editor .cm-content")).to_contain_text("package main")
@@ -226,7 +258,7 @@ def test_phone_width_dark_mode_and_keyboard(server: Server, open_page: OpenPage)
 
 
 def test_playground_can_be_turned_off(make) -> None:  # type: ignore[no-untyped-def]
-    srv: Server = make(RUNNER_PLAYGROUND="false")
+    srv: Server = make(RUNNER_PLAYGROUND="false", **NO_POOL)
     srv.start()
     assert httpx.get(f"{srv.url}/").status_code == 404
     assert httpx.get(f"{srv.url}/static/app.js").status_code == 404

@@ -20,12 +20,10 @@ export class Output {
     this.progressCount = h("span", { class: "count" });
     this.progressLast = h("span", { class: "last" });
     this.progressLog = h("pre", { class: "progress-log", tabindex: "0" });
-    this.progress = h("details", { class: "progress", hidden: "" },
-      h("summary", {}, h("span", { class: "label" }, "Progress"), this.progressCount, this.progressLast),
-      this.progressLog);
-    this.progress.addEventListener("toggle", () => {
-      if (!this.settingOpen) this.userToggled = true;
-    });
+    const summary = h("summary", {}, h("span", { class: "label" }, "Progress"), this.progressCount, this.progressLast);
+    this.progress = h("details", { class: "progress", hidden: "" }, summary, this.progressLog);
+    // A person who opened or closed it decides from then on (Enter and Space click too).
+    summary.addEventListener("click", () => { this.userToggled = true; });
     this.console = h("pre", { class: "console", role: "log", tabindex: "0", "aria-label": `${title}: stdout and stderr` });
     this.idle = idle;
     this.result = h("div", { class: "result", hidden: "" });
@@ -47,7 +45,7 @@ export class Output {
     this.lastSpan = null;
     this.progressLog.textContent = "";
     this.progress.hidden = true;
-    this.setOpen(false);
+    this.progress.open = false;
     this.console.textContent = "";
     this.console.dataset.empty = this.idle;
     this.result.hidden = true;
@@ -61,14 +59,9 @@ export class Output {
     this.state.dataset.kind = kind;
   }
 
-  setOpen(open) {
-    this.settingOpen = true;
-    this.progress.open = open;
-    this.settingOpen = false;
-  }
-
   addProgress(text, kind) {
-    const lines = text.replace(/\n$/, "").split("\n");
+    const lines = text.split("\n").filter((line) => line.trim());
+    if (!lines.length) return;
     for (const line of lines) {
       this.progressLog.append(h("span", { class: kind }, `${line}\n`));
     }
@@ -76,7 +69,7 @@ export class Output {
     this.progress.hidden = false;
     this.progressCount.textContent = `${this.progressLines} line${this.progressLines === 1 ? "" : "s"}`;
     this.progressLast.textContent = lines[lines.length - 1];
-    if (!this.userToggled) this.setOpen(this.progressLines <= OPEN_UP_TO);
+    if (!this.userToggled) this.progress.open = this.progressLines <= OPEN_UP_TO;
     if (this.progress.open) this.progressLog.scrollTop = this.progressLog.scrollHeight;
   }
 
