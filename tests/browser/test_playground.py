@@ -91,7 +91,7 @@ def test_files_stdin_and_limits_reach_the_run(server: Server, open_page: OpenPag
     page = open_page(server, link("bash", code))
     page.click("#run-options summary")
     page.set_input_files("#run-files", files=[
-        {"name": "data.txt", "mimeType": "text/plain", "buffer": "from a file\n".encode()}])
+        {"name": "data.txt", "mimeType": "text/plain", "buffer": b"from a file\n"}])
     expect(page.locator("#run-file-list")).to_contain_text("data.txt")
     page.fill("#run-stdin", "typed in")
     page.fill("#run-memory", "16")  # too little for tail's 20 MB line: killed for memory
