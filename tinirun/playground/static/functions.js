@@ -86,7 +86,12 @@ export function setUpFunctionsView(languages, onKeyError) {
     $("fn-deps").value = info.dependencies || "";
     editor.setLanguage(info.lang);
     editor.setCode(info.code);
-    if (!busy && !keepOutput) output.reset();
+    if (!busy && !keepOutput) {
+      output.reset();
+      const status = info.status;
+      if (status.type === "error") output.showMessage(`The last build failed: ${status.message}`, "error", status.logs || "");
+      if (status.type === "not_built") output.showMessage("Not built yet: Save and build to build it.", "info");
+    }
     for (const row of rows.querySelectorAll("tr")) {
       const here = row.dataset.name === name;
       row.classList.toggle("current", here);

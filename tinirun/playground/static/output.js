@@ -96,7 +96,10 @@ export class Output {
     this.message.dataset.kind = kind;
     this.message.replaceChildren(h("p", {}, text));
     if (details) {
-      this.message.append(h("details", {}, h("summary", {}, "Log"), h("pre", { tabindex: "0" }, details)));
+      // Open at its end: a build log's last lines say what went wrong.
+      const log = h("pre", { tabindex: "0" }, details);
+      this.message.append(h("details", { open: "" }, h("summary", {}, "Log"), log));
+      requestAnimationFrame(() => { log.scrollTop = log.scrollHeight; });
     }
   }
 
