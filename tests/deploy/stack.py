@@ -69,6 +69,16 @@ def compose_command() -> list[str]:
                      "docker-compose) or the docker compose plugin")
 
 
+def wait_for_engine(wait: float = 90) -> bool:
+    """Whether the engine answers within `wait` seconds (it may be restarting)."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if run(["docker", "info"], check=False, timeout=30).returncode == 0:
+            return True
+        time.sleep(2)
+    return False
+
+
 def remove_owned(owner: str) -> None:
     """Remove the containers and images (function images) a service installation made."""
     label = f"label=tinirun.owner={owner}"
@@ -150,7 +160,8 @@ class Stack:
     workdir: Path
     project: str = field(default_factory=lambda: f"tinirun-test-{secrets.token_hex(4)}")
     port: int = field(default_factory=free_port)
-    api_key: str = field(default_factory=lambda: secrets.token_hex(16))
+    api_key: str = ""
+    owner: str | None = None
     compose: list[str] = field(default_factory=compose_command)
 
     @property
@@ -166,14 +177,16 @@ class Stack:
                             timeout=timeout)
 
     def write_env_file(self) -> None:
-        """The .env a user writes from deploy/env.example, with this machine's socket group."""
-        self.env_file.write_text(
-            f"RUNNER_API_KEY={self.api_key}\n"
-            f"DOCKER_GID={SOCKET.stat().st_gid}\n"
-            "RUNNER_LOG_LEVEL=info\n"
+        """The .env as a user makes it (deploy/make-env: random key, the socket's group)."""
+        run([str(ROOT / "deploy" / "make-env"), str(self.env_file)], timeout=30)
+        values = dict(line.split("=", 1) for line in self.env_file.read_text().splitlines()
+                      if line and not line.startswith("#"))
+        if values.get("DOCKER_GID") != str(SOCKET.stat().st_gid) or not values["RUNNER_API_KEY"]:
+            raise StackError(f"deploy/make-env wrote {values}")
+        self.api_key = values["RUNNER_API_KEY"]
+        with self.env_file.open("a") as env:
             # The engine is shared: no cleanup pass of this short-lived stack's (runs only).
-            "RUNNER_CLEANUP_INTERVAL=86400\n"
-        )
+            env.write("RUNNER_LOG_LEVEL=info\nRUNNER_CLEANUP_INTERVAL=86400\n")
 
     def _environ(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items()
@@ -196,6 +209,7 @@ class Stack:
     def up(self) -> None:
         self("up", "-d", "--no-build")
         self.wait_healthy()
+        self.owner = self.installation_id()
 
     def container(self, service: str) -> str:
         ids = self("ps", "-q", service).stdout.split()
@@ -230,11 +244,17 @@ class Stack:
         return self("exec", "-T", "tinirun", "cat", "/data/installation-id").stdout.strip()
 
     def down(self) -> None:
-        """Remove the project's containers, network and volumes, and what the service made."""
-        owner = None
-        with contextlib.suppress(StackError, subprocess.TimeoutExpired):
-            owner = self.installation_id()
-        self("down", "-v", "--remove-orphans", "--timeout", "40", check=False, timeout=300)
-        if owner:
-            remove_owned(owner)
+        """Remove the project's containers, network and volumes, and what the service made;
+        once more after the engine answers again if it was away (the stack would come back
+        with it: its services restart unless stopped)."""
+        if self.owner is None:
+            with contextlib.suppress(StackError, subprocess.TimeoutExpired):
+                self.owner = self.installation_id()
+        for _ in range(2):
+            result = self("down", "-v", "--remove-orphans", "--timeout", "40", check=False,
+                          timeout=300)
+            if result.returncode == 0 or not wait_for_engine():
+                break
+        if self.owner:
+            remove_owned(self.owner)
         self.env_file.unlink(missing_ok=True)

@@ -15,7 +15,14 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
-from tests.deploy.stack import SERVICE_IMAGE, SOCKET, StackError, remove_owned, run
+from tests.deploy.stack import (
+    SERVICE_IMAGE,
+    SOCKET,
+    StackError,
+    remove_owned,
+    run,
+    wait_for_engine,
+)
 from tests.deploy.test_compose import chunks_of
 from tests.integration.server import result_of
 
@@ -92,7 +99,9 @@ def remote(service_images: None, tmp_path_factory: pytest.TempPathFactory) -> It
         owner = run(["docker", "exec", service, "cat", "/data/installation-id"]).stdout.strip()
         yield RemoteSetup(f"http://127.0.0.1:{port}", api_key, service)
     finally:
-        run(["docker", "rm", "-f", "-v", service, engine], check=False)
+        removal = ["docker", "rm", "-f", "-v", service, engine]
+        if run(removal, check=False).returncode != 0 and wait_for_engine():
+            run(removal, check=False)
         if owner:
             remove_owned(owner)
         run(["docker", "network", "rm", name], check=False)
