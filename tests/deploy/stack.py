@@ -28,7 +28,7 @@ import httpx
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-# A Debian 13 image this machine has without a registry (the runtime images' base).
+# A Debian 13 image made locally without a registry (the runtime images' base).
 LOCAL_BASE = "tinirun-base:trixie"
 SERVICE_IMAGE = "tinirun-test-service:latest"
 SERVICE_BUILD_STAGE = "tinirun-test-service:build-stage"
