@@ -50,9 +50,11 @@ class Services:
     functions: FunctionService
     housekeeper: Housekeeper
 
-    async def close(self) -> None:
-        await self.functions.close()
+    async def close(self, grace: float | None = None) -> None:
+        """Let builds finish for up to `grace` seconds, then remove what is left."""
+        await self.functions.close(grace)
         await self.runner.pool.close()
+        await self.housekeeper.at_stop()
         await self.store.close()
         await self.engine.close()
 
@@ -75,7 +77,7 @@ async def build_services(config: Config) -> Services:
     isolation = Isolation(oci_runtime=config.oci_runtime, extra_labels={OWNER_LABEL: owner})
     pool = WarmPool(engine, PoolSettings(config.pool_size, config.pool_max_memory_mb,
                                          config.pool_idle_seconds))
-    runner = Runner(engine, images, isolation, pool)
+    runner = Runner(engine, images, isolation, pool, max_stream_bytes=config.max_stream_bytes)
     gate = Gate(config.max_concurrent_runs, config.queue_size)
     store = await open_store(config.redis_url, config.data_dir)
     functions = FunctionService(store, images, runner, labels={OWNER_LABEL: owner})
@@ -133,7 +135,7 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
             yield
         finally:
             cleanup.cancel()
-            await made.close()
+            await made.close(grace=config.shutdown_grace)
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     api = create_api(config)

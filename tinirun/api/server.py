@@ -23,5 +23,6 @@ def serve(config: Config) -> None:
         host=config.host,
         port=config.port,
         log_level="warning" if level > logging.INFO else "info",
-        timeout_graceful_shutdown=30,
+        # On SIGTERM: stop accepting, let streams under way end, cancel them at the deadline.
+        timeout_graceful_shutdown=config.shutdown_grace,
     )
