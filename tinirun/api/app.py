@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -69,12 +70,22 @@ def installation_id(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+async def engine_cpus(engine: Engine) -> float | None:
+    """The engine's CPU count (a remote engine's may differ from ours); this machine's when
+    the engine does not answer yet."""
+    try:
+        return float((await engine.info()).get("NCPU") or os.cpu_count() or 1)
+    except EngineError:
+        return float(os.cpu_count() or 1)
+
+
 async def build_services(config: Config) -> Services:
     owner = installation_id(config.data_dir)
     engine = Engine()
     images = ImageManager(engine, config.base_image, config.image_overrides,
                           config.extra_ca_bundle)
-    isolation = Isolation(oci_runtime=config.oci_runtime, extra_labels={OWNER_LABEL: owner})
+    isolation = Isolation(oci_runtime=config.oci_runtime, extra_labels={OWNER_LABEL: owner},
+                          max_cpus=await engine_cpus(engine))
     pool = WarmPool(engine, PoolSettings(config.pool_size, config.pool_max_memory_mb,
                                          config.pool_idle_seconds))
     runner = Runner(engine, images, isolation, pool, max_stream_bytes=config.max_stream_bytes)

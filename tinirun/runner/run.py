@@ -13,7 +13,13 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tinirun.engine.container import Isolation, Limits, container_config
+from tinirun.engine.container import (
+    Isolation,
+    Limits,
+    container_config,
+    memory_bytes,
+    nano_cpus,
+)
 from tinirun.engine.docker import Attached, Engine, Exit, Output
 from tinirun.errors import BuildError, EngineError
 from tinirun.languages import Language, get_language
@@ -214,12 +220,12 @@ class Runner:
         attached = self.pool.take(image)
         self.warm(image, env)
         if attached is not None:
-            memory = limits.mem_limit_mb * 1024 * 1024
-            nano_cpus = int(limits.cpu_limit * 1e9)
-            if (memory, nano_cpus) == (attached.memory, attached.nano_cpus):
+            memory = memory_bytes(limits.mem_limit_mb)
+            cpus = nano_cpus(limits.cpu_limit, self.isolation)
+            if (memory, cpus) == (attached.memory, attached.nano_cpus):
                 return attached, f"Using a warm container {attached.id[:12]}"
             try:
-                await attached.update_limits(memory, nano_cpus)
+                await attached.update_limits(memory, cpus)
                 return attached, f"Using a warm container {attached.id[:12]} (limits updated)"
             except EngineError:
                 attached.discard()
