@@ -17,6 +17,7 @@ import aiodocker
 import aiohttp
 
 from tinirun.engine.errors import engine_errors
+from tinirun.errors import EngineError
 
 if TYPE_CHECKING:
     from tinirun.engine.docker import Engine
@@ -93,6 +94,15 @@ class Attached:
     def nano_cpus(self) -> int:
         return int(self.config["HostConfig"]["NanoCpus"])
 
+    @property
+    def alive(self) -> bool:
+        """Whether the attach connection is still open: a container killed from outside
+        (an engine restart, `docker kill`) has lost it and can take no input."""
+        response = self.stream._resp
+        connection = response.connection if response is not None else None
+        transport = connection.transport if connection is not None else None
+        return transport is not None and not transport.is_closing()
+
     async def update_limits(self, memory: int, nano_cpus: int) -> None:
         """Change memory (and swap, kept equal) and CPU quota before the program starts."""
         with engine_errors():
@@ -139,6 +149,8 @@ class Attached:
         watcher = asyncio.create_task(watch_memory())
         try:
             with engine_errors():
+                if not self.alive:
+                    raise EngineError("The container's streams were closed before the run")
                 if stdin:
                     await self.stream.write_in(stdin)
                 _close_stdin(self.stream)
