@@ -51,6 +51,13 @@ class Services:
     functions: FunctionService
     housekeeper: Housekeeper
 
+    async def stop_runs(self) -> None:
+        """At the shutdown deadline: runs still going end with a `docker` error, their
+        containers are removed, builds still going are cancelled (status `not_built`)."""
+        self.gate.stop()
+        await self.housekeeper.at_stop()
+        await self.functions.close(grace=0)
+
     async def close(self, grace: float | None = None) -> None:
         """Let builds finish for up to `grace` seconds, then remove what is left."""
         await self.functions.close(grace)
