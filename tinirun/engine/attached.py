@@ -129,6 +129,7 @@ class Attached:
         self._used = True
         timed_out = asyncio.Event()
         started = time.monotonic()
+        fed_at = time.time()
 
         async def kill_at_deadline() -> None:
             await asyncio.sleep(time_limit)
@@ -166,6 +167,12 @@ class Attached:
                 if code == KILLED and not timed_out.is_set():
                     state = (await self.container.show()).get("State", {})
                     oom = bool(state.get("OOMKilled"))
+                if code is not None and code > 128 and not oom and not timed_out.is_set() and (
+                    await self.engine.kill_signals(self.id, fed_at)
+                ):
+                    # Killed by a signal we did not send: the run did not end, it was ended.
+                    raise EngineError("The Docker engine stopped the container before the "
+                                      "program ended")
             killed = timed_out.is_set()
             yield Exit(
                 exit_code=None if killed or code is None else int(code),
