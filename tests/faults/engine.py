@@ -14,8 +14,13 @@ from pathlib import Path
 
 def dockerd_pid() -> int | None:
     """The pid of the running dockerd, if any."""
-    found = subprocess.run(["pidof", "dockerd"], capture_output=True, text=True).stdout.split()
-    return int(found[0]) if found else None
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "dockerd":
+                return int(comm.parent.name)
+        except OSError:
+            continue
+    return None
 
 
 def engine_answers() -> bool:
