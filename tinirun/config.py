@@ -129,6 +129,12 @@ SETTINGS: tuple[Setting, ...] = (
             _int_in(60, 10 * 365 * 86400)),
     Setting("RUNNER_MAX_BODY_BYTES", "max_body_bytes", str(16 * 1024 * 1024),
             "Largest request body accepted (413 beyond).", _int_in(1024, 1024 * 1024 * 1024)),
+    Setting("RUNNER_MAX_STREAM_BYTES", "max_stream_bytes", str(16 * 1024 * 1024),
+            "Bytes of stdout plus stderr one run may stream; past it output is dropped, the "
+            "program goes on and the result says truncated.", _int_in(1024, 1 << 40)),
+    Setting("RUNNER_SHUTDOWN_GRACE", "shutdown_grace", "30",
+            "Seconds a stopping service (SIGTERM) lets runs under way finish before it stops "
+            "them and removes their containers.", _int_in(0, 3600)),
     Setting("RUNNER_MAX_CONCURRENT_RUNS", "max_concurrent_runs", _default_workers,
             "Runs at once (default: twice the cores); more wait in the queue.", _int_in(1, 1024)),
     Setting("RUNNER_QUEUE_SIZE", "queue_size", "64",
@@ -163,6 +169,8 @@ class Config:
     oci_runtime: str | None = None
     dependency_image_max_age: int = 604800
     max_body_bytes: int = 16 * 1024 * 1024
+    max_stream_bytes: int = 16 * 1024 * 1024
+    shutdown_grace: int = 30
     max_concurrent_runs: int = int(_default_workers())
     queue_size: int = 64
     pool_size: int = 2

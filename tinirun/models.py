@@ -17,8 +17,10 @@ DEFAULT_TIMEOUT = 60
 DEFAULT_MEMORY_MB = 256
 DEFAULT_CPU = 0.5
 MAX_FILES = 50
-# The result's accumulated stdout and stderr are each capped here; the stream is not.
+# The result's accumulated stdout and stderr are each capped here (the stream has its own cap).
 RESULT_CAP_BYTES = 1024 * 1024
+# Default of RUNNER_MAX_STREAM_BYTES: stdout plus stderr one run may stream to its client.
+MAX_STREAM_BYTES = 16 * 1024 * 1024
 
 Timeout = Annotated[
     int,
@@ -73,10 +75,12 @@ class RunResult(BaseModel):
         default=None, description="Extension: wall time of the user's program in milliseconds."
     )
     stdout_truncated: bool = Field(
-        default=False, description="Extension: stdout here was cut at the 1 MiB cap."
+        default=False, description="Extension: stdout here was cut at the 1 MiB cap (or the stream at "
+                    "RUNNER_MAX_STREAM_BYTES)."
     )
     stderr_truncated: bool = Field(
-        default=False, description="Extension: stderr here was cut at the 1 MiB cap."
+        default=False, description="Extension: stderr here was cut at the 1 MiB cap (or the stream at "
+                    "RUNNER_MAX_STREAM_BYTES)."
     )
     oom_killed: bool = Field(
         default=False, description="Extension: the program was killed for exceeding its memory."

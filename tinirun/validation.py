@@ -99,6 +99,9 @@ def validate_files(files: Sequence[FileSpec] | None) -> list[tuple[str, bytes]]:
         seen.add(path)
         try:
             content = base64.b64decode(spec.content, validate=True)
+            # Python accepts surplus padding and stray bits; standard base64 does not.
+            if base64.b64encode(content).decode() != spec.content:
+                raise ValueError("not canonical")
         except (binascii.Error, ValueError):
             raise InvalidRequestError(
                 f"files[{index}].content: not valid base64 ({path!r})"

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.integration.conftest import containers_of
-from tests.integration.server import Server
+from tests.integration.server import Server, make_server
 
 OK = {"code": "echo hi", "lang": "bash"}
+
+
+@pytest.fixture(scope="module")
+def bare(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server without a warm pool: any container of its installation was started by a
+    request, so "nothing started" is checked exactly."""
+    srv = make_server(tmp_path_factory.mktemp("bare"), RUNNER_POOL_SIZE="0")
+    srv.start()
+    yield srv
+    srv.stop()
 
 
 def post(server: Server, body: Any, raw: bytes | None = None) -> tuple[int, str]:
@@ -49,12 +62,135 @@ def post(server: Server, body: Any, raw: bytes | None = None) -> tuple[int, str]
         ({"lang": "cobol"}, 422, "lang"),
         ({"code": 5}, 422, "code"),
         ({"dependencies": "six"}, 422, "dependencies"),
+        # Option injection: no entry may reach the package manager as an option.
+        ({"dependencies": ["--config=/tmp/x"]}, 400, "options are not allowed"),
+        ({"dependencies": ["-r", "requirements.txt"]}, 400, "options are not allowed"),
+        ({"dependencies": ["six", "--extra-index-url=http://127.0.0.1/"]}, 400, "options"),
+        ({"lang": "python", "dependencies": ["-e."]}, 400, "options are not allowed"),
+        ({"lang": "javascript", "dependencies": ["--registry=http://127.0.0.1/"]}, 400,
+         "options are not allowed"),
+        ({"lang": "bash", "dependencies": ["-o", "APT::Get::AllowUnauthenticated=true"]}, 400,
+         "options are not allowed"),
+        ({"lang": "go", "dependencies": ["-modfile=/tmp/x"]}, 400, "options are not allowed"),
+        ({"lang": "rust", "dependencies": ["serde", "--git=http://127.0.0.1/x"]}, 400,
+         "allowed: --features"),
+        ({"lang": "rust", "dependencies": ["--config", "x"]}, 400, "options are not allowed"),
+        ({"lang": "rust", "dependencies": ["-Fderive"]}, 400, "options are not allowed"),
+        ({"dependencies": ["-"]}, 400, "options are not allowed"),
+        # Shell metacharacters, one by one.
+        ({"dependencies": ["six$(id)"]}, 400, "'$'"),
+        ({"dependencies": ["six`id`"]}, 400, "'`'"),
+        ({"dependencies": ["six&&id"]}, 400, "'&'"),
+        ({"dependencies": ["six|id"]}, 400, "'|'"),
+        ({"dependencies": ["six\nid"]}, 400, "'\\n'"),
+        ({"dependencies": ["six'"]}, 400, '"\'"'),
+        ({"dependencies": ["six\"x"]}, 400, "'\"'"),
+        ({"dependencies": ["six*"]}, 400, "'*'"),
+        ({"dependencies": ["sïx"]}, 400, "'ï'"),
+        # File paths.
+        ({"files": [{"path": "a\u0000b", "content": ""}]}, 400, "NUL"),
+        ({"files": [{"path": ".", "content": ""}]}, 400, "files[0].path"),
+        ({"files": [{"path": "..", "content": ""}]}, 400, "files[0].path"),
+        ({"files": [{"path": "a/../../b", "content": ""}]}, 400, "files[0].path"),
+        ({"files": [{"path": "a//b", "content": ""}]}, 400, "files[0].path"),
+        ({"files": [{"path": "a/", "content": ""}]}, 400, "files[0].path"),
+        ({"files": [{"path": "", "content": ""}]}, 400, "empty"),
+        ({"files": [{"path": "x" * 300, "content": ""}]}, 400, "longer than"),
+        ({"files": [{"path": "a/b", "content": ""}, {"path": "a", "content": ""}]}, 400,
+         "lies under"),
+        ({"files": [{"path": "a", "content": ""}, {"path": "a", "content": ""}]}, 400, "twice"),
+        ({"files": [{"path": "a", "content": "YWJj="}]}, 400, "base64"),
+        ({"files": [{"path": "a", "content": "YW Jj"}]}, 400, "base64"),
+        # Wrong types.
+        ({"timeout": "abc"}, 422, "timeout"),
+        ({"timeout": 10.5}, 422, "timeout"),
+        ({"cpu_limit": "lots"}, 422, "cpu_limit"),
+        ({"mem_limit_mb": None}, 422, "mem_limit_mb"),
+        ({"code": None}, 422, "code"),
+        ({"stdin": 5}, 422, "stdin"),
+        ({"files": {"path": "a", "content": ""}}, 422, "files"),
+        ({"files": [{"path": "a"}]}, 422, "files[0].content"),
+        ({"dependencies": [1]}, 422, "dependencies[0]"),
+        ({"lang": "Python"}, 422, "lang"),
+        ({"lang": None}, 422, "lang"),
+        ({"timeout": -1}, 422, "timeout"),
+        ({"mem_limit_mb": 10**30}, 422, "mem_limit_mb"),
     ],
 )
-def test_bad_input(server: Server, change: dict[str, Any], status: int, needle: str) -> None:
-    code, text = post(server, {**OK, **change})
+def test_bad_input(bare: Server, change: dict[str, Any], status: int, needle: str) -> None:
+    code, text = post(bare, {**OK, **change})
     assert code == status, text
     assert needle in text
+    assert containers_of(bare) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "needle"),
+    [
+        (b"[]", 422, "body"),
+        (b'"code"', 422, "body"),
+        (b"null", 422, "body"),
+        (b'{"code": "echo", "cpu_limit": NaN, "lang": "bash"}', 422, "cpu_limit"),
+        (b'{"code": "echo", "cpu_limit": Infinity, "lang": "bash"}', 422, "cpu_limit"),
+        (b'{"code": "\xff\xfe", "lang": "bash"}', 400, "JSON"),
+        (b'{"code": "echo"', 400, "JSON"),
+        (b"", 422, "body: Field required"),
+        (b'{"code": "echo", "code": 5}', 422, "code"),
+    ],
+)
+def test_malformed_bodies(bare: Server, raw: bytes, status: int, needle: str) -> None:
+    code, text = post(bare, None, raw=raw)
+    assert code == status, text
+    assert needle in text
+    assert containers_of(bare) == []
+
+
+def test_oversized_body_is_413(make) -> None:  # type: ignore[no-untyped-def]
+    srv = make(RUNNER_MAX_BODY_BYTES="4096", RUNNER_POOL_SIZE="0")
+    srv.start()
+    body = {**OK, "code": "#" * 5000}
+    with srv.client() as client:
+        declared = client.post("/api/code/run", json=body)
+
+        def chunks():  # type: ignore[no-untyped-def]
+            for _ in range(10):
+                yield b" " * 1000  # no Content-Length: the cap holds on the bytes received
+
+        streamed = client.post("/api/code/run", content=chunks(),
+                               headers={"Content-Type": "application/json"})
+        assert containers_of(srv) == []
+        fits = client.post("/api/code/run", json=OK)
+    for response in (declared, streamed):
+        assert response.status_code == 413, response.text
+        assert "4096 bytes" in response.text
+    assert fits.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "needle"),
+    [
+        ("POST", "/api/function", {"name": "bad name", "language": "python"}, "name"),
+        ("POST", "/api/function", {"name": "a" * 51, "language": "python"}, "name"),
+        ("POST", "/api/function", {"name": "", "language": "python"}, "name"),
+        ("POST", "/api/function", {"name": "dig1t", "language": "python"}, "name"),
+        ("POST", "/api/function", {"name": "ok", "language": "cobol"}, "language"),
+        ("POST", "/api/function", {"name": "ok"}, "language"),
+        ("GET", "/api/function/bad.name/info", None, "name"),
+        ("GET", "/api/function/b%00d/detail", None, "name"),
+        ("POST", "/api/function/bad$name", {"code": "x"}, "name"),
+        ("POST", "/api/function/okname/run", {"input": "x", "timeout": 1000}, "timeout"),
+        ("POST", "/api/function/okname/run/stream", {"input": 5}, "input"),
+        ("DELETE", "/api/function/" + "a" * 51, None, "name"),
+        ("GET", "/api/function?limit=0", None, "limit"),
+        ("GET", "/api/function?offset=-1", None, "offset"),
+    ],
+)
+def test_bad_function_requests(server: Server, method: str, path: str, body: Any,
+                               needle: str) -> None:
+    with server.client() as client:
+        response = client.request(method, path, json=body)
+    assert response.status_code == 422, response.text
+    assert needle in response.text
 
 
 def test_missing_code(server: Server) -> None:
@@ -86,3 +222,34 @@ def test_nothing_started_for_bad_input(server: Server) -> None:
     for bad in ({"dependencies": ["a|b"]}, {"timeout": 1}, {"files": [{"path": "..", "content": ""}]}):
         assert post(server, {**OK, **bad})[0] in (400, 422)
     assert set(containers_of(server)) == before
+
+
+@pytest.mark.parametrize("pool", [True, False])
+def test_cpu_limit_above_the_engines_cpus_is_capped(server: Server, bare: Server,
+                                                    pool: bool) -> None:
+    """The contract allows 4.0 CPUs; an engine with fewer gets a quota of all of its own
+    (found by the OpenAPI fuzz run: the engine refused the quota with a 502)."""
+    srv = server if pool else bare
+    body = {**OK, "code": "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us", "cpu_limit": 4.0}
+    with srv.client() as client:
+        response = client.post("/api/code/run", json=body)
+    last = [json.loads(line) for line in response.text.splitlines()][-1]
+    assert last["event"] == "result", last
+    cpus = os.cpu_count() or 1
+    assert int(last["data"]["stdout"]) == min(4, cpus) * 100_000
+
+
+@pytest.mark.parametrize("pool", [True, False])
+def test_memory_limit_below_the_engines_minimum_is_raised(server: Server, bare: Server,
+                                                          pool: bool) -> None:
+    """The contract allows 1 MiB; the engine's minimum is 6 MiB (found by the fuzz run)."""
+    srv = server if pool else bare
+    body = {**OK, "code": "cat /sys/fs/cgroup/memory/memory.limit_in_bytes", "mem_limit_mb": 1}
+    with srv.client() as client:
+        response = client.post("/api/code/run", json=body)
+    last = [json.loads(line) for line in response.text.splitlines()][-1]
+    assert last["event"] == "result", last
+    if last["data"]["exit_code"] == 0:
+        assert int(last["data"]["stdout"]) == 6 * 1024 * 1024
+    else:
+        assert last["data"]["oom_killed"] is True

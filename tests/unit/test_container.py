@@ -87,3 +87,18 @@ def test_every_language_has_its_files() -> None:
         assert "{deps}" in language.install
         script = run_script(language, has_stdin=False)
         assert script.endswith(f"exec {language.run} < /dev/null\n")
+
+
+def test_cpu_quota_is_capped_at_the_engines_cpus() -> None:
+    from tinirun.engine.container import nano_cpus
+
+    assert nano_cpus(4.0, Isolation(max_cpus=2)) == 2_000_000_000
+    assert nano_cpus(0.5, Isolation(max_cpus=2)) == 500_000_000
+    assert nano_cpus(4.0, Isolation()) == 4_000_000_000
+
+
+def test_memory_limit_is_at_least_the_engines_minimum() -> None:
+    from tinirun.engine.container import MIN_MEMORY_MB, memory_bytes
+
+    assert memory_bytes(1) == MIN_MEMORY_MB * 1024 * 1024
+    assert memory_bytes(256) == 256 * 1024 * 1024

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tinirun.errors import BusyError
-from tinirun.models import Chunk
-from tinirun.runner.gate import Gate
+from tinirun.models import Chunk, RunResult
+from tinirun.runner.gate import STOPPED, Gate
 
 
 async def job(release: asyncio.Event, name: str) -> AsyncIterator[Chunk]:
@@ -62,3 +62,26 @@ async def test_leaving_the_queue_frees_the_place() -> None:
     release.set()
     assert await running == ["a"]
     assert gate.running == 0
+
+
+async def test_stop_ends_running_and_waiting_runs_with_an_error() -> None:
+    gate = Gate(slots=1, queue_size=5)
+    release = asyncio.Event()
+
+    async def events(stream: AsyncIterator[Chunk]) -> list[str]:
+        return [c.event.value for c in [c async for c in stream]]
+
+    async def run(release: asyncio.Event) -> AsyncIterator[Chunk]:
+        await release.wait()
+        yield Chunk.result(RunResult(stdout="", stderr="", exit_code=137, timeout=False))
+
+    running = asyncio.create_task(events(gate.stream(run(release))))
+    await asyncio.sleep(0.05)
+    waiting = asyncio.create_task(collect(gate.stream(job(release, "b"))))
+    await asyncio.sleep(0.05)
+    gate.stop()
+    release.set()  # the running one ends (as its container is removed)
+    assert await running == ["error"]
+    assert STOPPED in (await waiting)[-1]
+    assert gate.running == 0 and gate.waiting == 0
+    assert await events(gate.stream(job(release, "c"))) == ["error"]

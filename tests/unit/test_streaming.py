@@ -41,3 +41,12 @@ def test_result_and_error_shapes() -> None:
 
 def test_utf8_is_not_escaped() -> None:
     assert "é".encode() in encode(Chunk(event="stdout", data="é"), "ndjson")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "sse"])
+def test_one_chunk_is_one_line_whatever_the_output(fmt: str) -> None:
+    text = "a\x85b\u2028c\u2029d\r\ne\x00f\x1c\x1d\x1eg\x0b\x0ch"
+    encoded = encode(Chunk(event="stdout", data=text), fmt).decode()
+    body = encoded.removeprefix("data: ").rstrip("\n")
+    assert len(body.splitlines()) == 1
+    assert json.loads(body)["data"] == text

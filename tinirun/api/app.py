@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -50,9 +51,18 @@ class Services:
     functions: FunctionService
     housekeeper: Housekeeper
 
-    async def close(self) -> None:
-        await self.functions.close()
+    async def stop_runs(self) -> None:
+        """At the shutdown deadline: runs still going end with a `docker` error, their
+        containers are removed, builds still going are cancelled (status `not_built`)."""
+        self.gate.stop()
+        await self.housekeeper.at_stop()
+        await self.functions.close(grace=0)
+
+    async def close(self, grace: float | None = None) -> None:
+        """Let builds finish for up to `grace` seconds, then remove what is left."""
+        await self.functions.close(grace)
         await self.runner.pool.close()
+        await self.housekeeper.at_stop()
         await self.store.close()
         await self.engine.close()
 
@@ -67,15 +77,25 @@ def installation_id(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+async def engine_cpus(engine: Engine) -> float | None:
+    """The engine's CPU count (a remote engine's may differ from ours); this machine's when
+    the engine does not answer yet."""
+    try:
+        return float((await engine.info()).get("NCPU") or os.cpu_count() or 1)
+    except EngineError:
+        return float(os.cpu_count() or 1)
+
+
 async def build_services(config: Config) -> Services:
     owner = installation_id(config.data_dir)
     engine = Engine()
     images = ImageManager(engine, config.base_image, config.image_overrides,
                           config.extra_ca_bundle)
-    isolation = Isolation(oci_runtime=config.oci_runtime, extra_labels={OWNER_LABEL: owner})
+    isolation = Isolation(oci_runtime=config.oci_runtime, extra_labels={OWNER_LABEL: owner},
+                          max_cpus=await engine_cpus(engine))
     pool = WarmPool(engine, PoolSettings(config.pool_size, config.pool_max_memory_mb,
                                          config.pool_idle_seconds))
-    runner = Runner(engine, images, isolation, pool)
+    runner = Runner(engine, images, isolation, pool, max_stream_bytes=config.max_stream_bytes)
     gate = Gate(config.max_concurrent_runs, config.queue_size)
     store = await open_store(config.redis_url, config.data_dir)
     functions = FunctionService(store, images, runner, labels={OWNER_LABEL: owner})
@@ -133,7 +153,7 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
             yield
         finally:
             cleanup.cancel()
-            await made.close()
+            await made.close(grace=config.shutdown_grace)
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     api = create_api(config)

@@ -26,6 +26,8 @@ from tinirun.errors import (
 
 log = logging.getLogger(__name__)
 
+BODY_PARSE_ERROR = "There was an error parsing the body"
+
 STATUS: dict[type[TinirunError], int] = {
     InvalidRequestError: 400,
     FunctionExistsError: 400,
@@ -88,5 +90,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        return PlainTextResponse(str(exc.detail), status_code=exc.status_code,
+        detail = str(exc.detail)
+        if exc.status_code == 400 and detail == BODY_PARSE_ERROR:
+            # FastAPI's words for a body that is not even text (e.g. not UTF-8).
+            detail = "Invalid JSON: the body is not UTF-8 JSON text"
+        return PlainTextResponse(detail, status_code=exc.status_code,
                                  headers=getattr(exc, "headers", None))

@@ -1,10 +1,16 @@
-"""serve: run the app under uvicorn with the configured address and log level."""
+"""serve: run the app under uvicorn with the configured address and log level, and stop it
+gracefully: on SIGTERM it stops accepting, lets runs under way finish for up to
+RUNNER_SHUTDOWN_GRACE seconds, then stops the rest (each stream ends with a `docker` error)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
+from types import FrameType
 
 import uvicorn
+from fastapi import FastAPI
 
 from tinirun.api.app import create_app
 from tinirun.config import Config
@@ -12,16 +18,58 @@ from tinirun.config import Config
 # The contract's levels, mapped to Python's (trace is debug with more detail).
 LEVELS = {"trace": logging.DEBUG, "debug": logging.DEBUG, "info": logging.INFO,
           "warn": logging.WARNING, "error": logging.ERROR}
+# After the runs are stopped, how long their streams have to end before uvicorn cancels them.
+STREAM_END_MARGIN = 5
+
+log = logging.getLogger("tinirun")
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server, which also stops the service's runs at the shutdown deadline."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI, grace: float) -> None:
+        super().__init__(config)
+        self.app = app
+        self.grace = grace
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopper: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        first = not self.should_exit
+        super().handle_exit(sig, frame)
+        if first and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._arm)
+
+    def _arm(self) -> None:
+        assert self._loop is not None
+        self._stopper = self._loop.call_later(self.grace, self._stop_runs)
+
+    def _stop_runs(self) -> None:
+        services = getattr(self.app.state, "services", None)
+        if services is None:
+            return
+        log.warning("shutdown grace of %s s is over: stopping the runs still going", self.grace)
+        task = asyncio.ensure_future(services.stop_runs())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
 
 def serve(config: Config) -> None:
     level = LEVELS[config.log_level]
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("tinirun").setLevel(min(level, logging.INFO))
-    uvicorn.run(
-        create_app(config),
+    app = create_app(config)
+    settings = uvicorn.Config(
+        app,
         host=config.host,
         port=config.port,
         log_level="warning" if level > logging.INFO else "info",
-        timeout_graceful_shutdown=30,
+        # The runs are stopped at the grace; this only bounds how long their streams take.
+        timeout_graceful_shutdown=config.shutdown_grace + STREAM_END_MARGIN,
     )
+    GracefulServer(settings, app, config.shutdown_grace).run()

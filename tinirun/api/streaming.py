@@ -29,8 +29,16 @@ def stream_format(accept: str | None, default: str) -> str:
     return default
 
 
+# Characters JSON leaves raw that line splitters (str.splitlines, httpx's iter_lines, JS
+# line separators) treat as line ends: escaped, so one chunk is always one line.
+_LINE_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
 def encode(chunk: Chunk, fmt: str) -> bytes:
     line = json.dumps(chunk.to_json(), ensure_ascii=False, separators=(",", ":"))
+    for char in _LINE_BREAKS:
+        if char in line:
+            line = line.replace(char, f"\\u{ord(char):04x}")
     if fmt == "sse":
         return f"data: {line}\n\n".encode()
     return f"{line}\n".encode()

@@ -17,6 +17,7 @@ import aiodocker
 import aiohttp
 
 from tinirun.engine.errors import engine_errors
+from tinirun.errors import EngineError
 
 if TYPE_CHECKING:
     from tinirun.engine.docker import Engine
@@ -93,6 +94,15 @@ class Attached:
     def nano_cpus(self) -> int:
         return int(self.config["HostConfig"]["NanoCpus"])
 
+    @property
+    def alive(self) -> bool:
+        """Whether the attach connection is still open: a container killed from outside
+        (an engine restart, `docker kill`) has lost it and can take no input."""
+        response = self.stream._resp
+        connection = response.connection if response is not None else None
+        transport = connection.transport if connection is not None else None
+        return transport is not None and not transport.is_closing()
+
     async def update_limits(self, memory: int, nano_cpus: int) -> None:
         """Change memory (and swap, kept equal) and CPU quota before the program starts."""
         with engine_errors():
@@ -119,6 +129,7 @@ class Attached:
         self._used = True
         timed_out = asyncio.Event()
         started = time.monotonic()
+        fed_at = time.time()
 
         async def kill_at_deadline() -> None:
             await asyncio.sleep(time_limit)
@@ -139,6 +150,8 @@ class Attached:
         watcher = asyncio.create_task(watch_memory())
         try:
             with engine_errors():
+                if not self.alive:
+                    raise EngineError("The container's streams were closed before the run")
                 if stdin:
                     await self.stream.write_in(stdin)
                 _close_stdin(self.stream)
@@ -154,6 +167,12 @@ class Attached:
                 if code == KILLED and not timed_out.is_set():
                     state = (await self.container.show()).get("State", {})
                     oom = bool(state.get("OOMKilled"))
+                if code is not None and code > 128 and not oom and not timed_out.is_set() and (
+                    await self.engine.kill_signals(self.id, fed_at)
+                ):
+                    # Killed by a signal we did not send: the run did not end, it was ended.
+                    raise EngineError("The Docker engine stopped the container before the "
+                                      "program ended")
             killed = timed_out.is_set()
             yield Exit(
                 exit_code=None if killed or code is None else int(code),

@@ -19,6 +19,8 @@ WORK_DIR = "/work"
 TMP_SIZE_MB = 100
 SHM_SIZE_BYTES = 1024 * 1024
 PIDS_LIMIT = 50
+# Docker refuses memory limits under 6 MiB.
+MIN_MEMORY_MB = 6
 NOFILE_LIMIT = 256
 # Largest file the program may write (bytes); tmpfs sizes bound the total.
 FSIZE_LIMIT = 64 * 1024 * 1024
@@ -43,6 +45,20 @@ class Isolation:
     # against the memory limit, since tmpfs pages are memory.
     work_size_mb: int = 512
     extra_labels: Mapping[str, str] = field(default_factory=dict)
+    # The engine's CPUs: a larger quota is refused by the engine, so it is capped here.
+    max_cpus: float | None = None
+
+
+def memory_bytes(memory_mb: int) -> int:
+    """The memory limit in bytes, at least the engine's minimum (the contract allows less)."""
+    return max(memory_mb, MIN_MEMORY_MB) * 1024 * 1024
+
+
+def nano_cpus(cpu: float, isolation: Isolation) -> int:
+    """The CPU quota in the engine's unit, at most the engine's CPUs."""
+    if isolation.max_cpus is not None:
+        cpu = min(cpu, isolation.max_cpus)
+    return int(cpu * 1e9)
 
 
 def work_dir_size_mb(memory_mb: int, isolation: Isolation) -> int:
@@ -60,7 +76,7 @@ def container_config(
     work_dir: bool = True,
 ) -> dict[str, Any]:
     """The Engine API body that creates one hardened, single-use container."""
-    memory = limits.memory_mb * 1024 * 1024
+    memory = memory_bytes(limits.memory_mb)
     tmpfs = {"/tmp": f"rw,noexec,nosuid,nodev,size={TMP_SIZE_MB}m,mode=1777"}
     if work_dir:
         size = work_dir_size_mb(limits.memory_mb, isolation)
@@ -73,7 +89,7 @@ def container_config(
         "Memory": memory,
         "MemorySwap": memory,
         "MemorySwappiness": 0,
-        "NanoCpus": int(limits.cpu * 1e9),
+        "NanoCpus": nano_cpus(limits.cpu, isolation),
         "PidsLimit": limits.pids,
         "CapDrop": ["ALL"],
         "SecurityOpt": ["no-new-privileges"],

@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -199,6 +200,24 @@ class Engine:
                 log.warning("could not remove container %s: %s", container_id[:12], exc.message)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             log.warning("could not remove container %s: %r", container_id[:12], exc)
+
+    async def kill_signals(self, container_id: str, since: float) -> list[str]:
+        """The signals the engine sent the container since `since` (epoch seconds), from its
+        event log: how to tell a run stopped from outside (the engine shutting down, an
+        administrator's `docker stop`) from a program that died of a signal on its own."""
+        params = {"since": f"{since:.9f}", "until": f"{time.time():.9f}",
+                  "filters": json.dumps({"container": [container_id], "event": ["kill"]})}
+        with _engine_errors():
+            async with self.docker._query(
+                "events", method="GET", params=params,
+                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
+            ) as response:
+                body = await response.read()
+        signals = []
+        for line in body.decode(errors="replace").splitlines():
+            with contextlib.suppress(ValueError, AttributeError):
+                signals.append(str(json.loads(line)["Actor"]["Attributes"].get("signal", "")))
+        return signals
 
     def remove_soon(self, container_id: str) -> None:
         """Remove a container in the background (off the run's critical path); tracked so that

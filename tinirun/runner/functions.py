@@ -98,10 +98,16 @@ class FunctionService:
         self.labels = dict(labels or {})
         self._builds: set[asyncio.Task[None]] = set()
 
-    async def close(self) -> None:
-        """Wait for builds under way (they set their status when they end)."""
-        if self._builds:
-            await asyncio.gather(*self._builds, return_exceptions=True)
+    async def close(self, grace: float | None = None) -> None:
+        """Wait for builds under way (they set their status when they end); after `grace`
+        seconds, cancel them (a cancelled build sets `not_built`)."""
+        if not self._builds:
+            return
+        builds = list(self._builds)
+        _, pending = await asyncio.wait(builds, timeout=grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*builds, return_exceptions=True)
 
     # --- reading ------------------------------------------------------------------------------
 

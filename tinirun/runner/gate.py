@@ -9,10 +9,11 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from tinirun.errors import BusyError
-from tinirun.models import Chunk
+from tinirun.models import Chunk, ChunkEvent, ErrorData, ErrorKind
 
 # How often a waiting run re-checks its place to tell the client.
 POSITION_INTERVAL = 0.5
+STOPPED = "The service is shutting down: the run was stopped before it ended"
 
 
 class Gate:
@@ -22,7 +23,13 @@ class Gate:
         self.slots = slots
         self.queue_size = queue_size
         self.running = 0
+        self.stopping = False
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def stop(self) -> None:
+        """The service is stopping: runs still going (their containers are being removed) and
+        runs still waiting end with a `docker` error that says so."""
+        self.stopping = True
 
     @property
     def waiting(self) -> int:
@@ -55,6 +62,12 @@ class Gate:
             try:
                 last = 0
                 while not waiter.done():
+                    if self.stopping:
+                        self._waiters.remove(waiter)
+                        waiter.cancel()
+                        await _aclose(chunks)
+                        yield _stopped()
+                        return
                     place = self._waiters.index(waiter) + 1
                     if place != last:
                         yield Chunk.info(f"Waiting in queue: position {place}")
@@ -71,11 +84,20 @@ class Gate:
                     waiter.cancel()
                 raise
         try:
+            if self.stopping:
+                yield _stopped()
+                return
             async for chunk in chunks:
+                if self.stopping and chunk.event in (ChunkEvent.RESULT, ChunkEvent.ERROR):
+                    chunk = _stopped()  # the end of a run cut short, not the program's own
                 yield chunk
         finally:
             self._release()
             await _aclose(chunks)
+
+
+def _stopped() -> Chunk:
+    return Chunk.error(ErrorData(error=ErrorKind.DOCKER, message=STOPPED))
 
 
 async def _aclose(chunks: AsyncIterator[Chunk]) -> None:

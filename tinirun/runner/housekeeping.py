@@ -58,6 +58,13 @@ class Housekeeper:
                 if await self.engine.image_id(tag):
                     runner.warm(tag, language.env)
 
+    async def at_stop(self) -> None:
+        """Remove every container of this installation still there when the service stops
+        (runs stopped at the shutdown deadline whose own removal did not get to run)."""
+        with contextlib.suppress(EngineError):
+            for container in await self.engine.list_containers(f"{OWNER_LABEL}={self.owner}"):
+                await self.engine.remove_container(container["Id"])
+
     async def run_once(self) -> None:
         """One cleanup pass; engine or store trouble is logged, never raised."""
         if self.functions is not None:

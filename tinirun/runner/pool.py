@@ -86,7 +86,12 @@ class WarmPool:
         if pool is None:
             return None
         pool.last_used = time.monotonic()
-        attached = pool.idle.pop() if pool.idle else None
+        attached = None
+        while pool.idle and attached is None:
+            attached = pool.idle.pop()
+            if not attached.alive:  # killed while it waited (e.g. the engine restarted)
+                attached.discard()
+                attached = None
         self._fill(image, pool)
         return attached
 

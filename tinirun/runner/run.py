@@ -13,11 +13,18 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tinirun.engine.container import Isolation, Limits, container_config
+from tinirun.engine.container import (
+    Isolation,
+    Limits,
+    container_config,
+    memory_bytes,
+    nano_cpus,
+)
 from tinirun.engine.docker import Attached, Engine, Exit, Output
 from tinirun.errors import BuildError, EngineError
 from tinirun.languages import Language, get_language
 from tinirun.models import (
+    MAX_STREAM_BYTES,
     RESULT_CAP_BYTES,
     Chunk,
     ChunkEvent,
@@ -27,6 +34,7 @@ from tinirun.models import (
     RunRequest,
     RunResult,
 )
+from tinirun.runner.budget import StreamBudget
 from tinirun.runner.images import ImageManager, ImageReady
 from tinirun.runner.pool import PoolSettings, WarmPool
 from tinirun.validation import validate_dependencies, validate_files
@@ -144,11 +152,13 @@ class Runner:
     """Runs code in containers; created once per service with its engine, images and pool."""
 
     def __init__(self, engine: Engine, images: ImageManager, isolation: Isolation,
-                 pool: WarmPool | None = None) -> None:
+                 pool: WarmPool | None = None,
+                 max_stream_bytes: int = MAX_STREAM_BYTES) -> None:
         self.engine = engine
         self.images = images
         self.isolation = isolation
         self.pool = pool or WarmPool(engine, PoolSettings(size=0))
+        self.max_stream_bytes = max_stream_bytes
 
     def prepare(self, request: RunRequest) -> PreparedRun:
         """Check a one-off request; InvalidRequestError names what is wrong."""
@@ -210,12 +220,12 @@ class Runner:
         attached = self.pool.take(image)
         self.warm(image, env)
         if attached is not None:
-            memory = limits.mem_limit_mb * 1024 * 1024
-            nano_cpus = int(limits.cpu_limit * 1e9)
-            if (memory, nano_cpus) == (attached.memory, attached.nano_cpus):
+            memory = memory_bytes(limits.mem_limit_mb)
+            cpus = nano_cpus(limits.cpu_limit, self.isolation)
+            if (memory, cpus) == (attached.memory, attached.nano_cpus):
                 return attached, f"Using a warm container {attached.id[:12]}"
             try:
-                await attached.update_limits(memory, nano_cpus)
+                await attached.update_limits(memory, cpus)
                 return attached, f"Using a warm container {attached.id[:12]} (limits updated)"
             except EngineError:
                 attached.discard()
@@ -236,11 +246,18 @@ class Runner:
         streams = {1: _Collected(), 2: _Collected()}
         events = {1: ChunkEvent.STDOUT, 2: ChunkEvent.STDERR}
         ended: Exit | None = None
+        budget = StreamBudget(self.max_stream_bytes)
         try:
             async for item in attached.feed(stdin, time_limit=limits.timeout):
                 if isinstance(item, Output):
                     stream = 2 if item.stream == 2 else 1
-                    text = streams[stream].decode(item.data)
+                    data = budget.admit(item.data)
+                    if len(data) < len(item.data):
+                        streams[stream].truncated = True
+                        notice = budget.announce()
+                        if notice:
+                            yield Chunk.info(notice)
+                    text = streams[stream].decode(data)
                     if text:
                         streams[stream].keep(text)
                         yield Chunk(event=events[stream], data=text)
