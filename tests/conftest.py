@@ -1,4 +1,5 @@
-"""Shared fixtures: real Redis servers, started here (or TINIRUN_TEST_REDIS_URL)."""
+"""Shared fixtures: a real Docker engine, real tinirun servers, and real Redis servers
+(started here, or TINIRUN_TEST_REDIS_URL)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from tests.integration.server import Server, make_server
 
 
 def free_port() -> int:
@@ -90,3 +94,40 @@ def redis_url() -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+def _engine_up() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="session")
+def engine_ready() -> None:
+    # A missing engine is a failure, not a skip: these tests exist to run real containers.
+    assert _engine_up(), "no Docker engine: start dockerd (scripts/test starts it when it can)"
+
+
+@pytest.fixture(scope="session")
+def server(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One service for the session, on the embedded store."""
+    srv = make_server(tmp_path_factory.mktemp("server"))
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def make(engine_ready: None, tmp_path: Path) -> Iterator[object]:
+    """A factory of extra servers (other settings); each is stopped after the test."""
+    made: list[Server] = []
+
+    def factory(**env: str) -> Server:
+        srv = make_server(tmp_path, **env)
+        made.append(srv)
+        return srv
+
+    yield factory
+    for srv in made:
+        srv.stop()

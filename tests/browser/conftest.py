@@ -9,7 +9,6 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.browser.browser import ChromiumMissingError, launch
-from tests.integration.conftest import engine_ready, make, server  # noqa: F401  (fixtures)
 from tests.integration.server import API_KEY, Server
 
 # Runs compile and build images: give the page and every expectation time for that.

@@ -1,3 +1,1 @@
-"""The fault suite uses the integration suite's real engine and server factory."""
-
-from tests.integration.conftest import engine_ready, make  # noqa: F401  (fixtures)
+"""The fault suite: the shared real engine and server factory (tests/conftest.py)."""

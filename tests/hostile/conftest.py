@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from tests.hostile.harness import Hostile
-from tests.integration.conftest import engine_ready  # noqa: F401  (a fixture)
 from tests.integration.server import make_server
 
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
