@@ -229,3 +229,42 @@ def test_help_everywhere_with_examples(command: list[str]) -> None:
     done = tinirun(None, *command, "--help")
     assert done.returncode == 0
     assert "usage: tinirun" in done.stdout and "examples:" in done.stdout, done.stdout
+
+
+def test_progress_only_on_a_terminal(server: Server, tmp_path: Path) -> None:
+    """With stderr on a terminal: transient progress lines there, stdout untouched."""
+    import pty
+    import select
+
+    source = write(tmp_path, "tty.py", "print('plain output')\n")
+    controller, terminal = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TINIRUN_", "RUNNER_"))}
+    env.update(TINIRUN_URL=server.url, TINIRUN_API_KEY=API_KEY, NO_COLOR="1")
+    process = subprocess.Popen([sys.executable, "-m", "tinirun.cli", "run", source],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=terminal,
+                               env=env)
+    os.close(terminal)
+    seen = b""
+    deadline = 120.0
+    while deadline > 0:
+        ready, _, _ = select.select([controller], [], [], 1.0)
+        deadline -= 1.0
+        if not ready:
+            if process.poll() is not None:
+                break
+            continue
+        try:
+            block = os.read(controller, 4096)
+        except OSError:  # the terminal closed: the command ended
+            break
+        if not block:
+            break
+        seen += block
+    os.close(controller)
+    assert process.stdout is not None
+    with process.stdout:
+        assert process.stdout.read() == b"plain output\n"
+    assert process.wait(30) == 0
+    assert b"Starting container..." in seen
+    # Transient: each progress line is erased again, so nothing is left behind.
+    assert seen.endswith(b"\r\x1b[2K"), seen[-80:]

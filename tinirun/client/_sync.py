@@ -104,8 +104,10 @@ class Client:
     """A client of a tinirun service (synchronous; see `AsyncClient` for asyncio).
 
     `url` is the service's root or its `/api` (default: $TINIRUN_URL, else
-    http://127.0.0.1:8082); `api_key` defaults to $TINIRUN_API_KEY. Use it as a context
-    manager, or call `close()`.
+    http://127.0.0.1:8082); `api_key` defaults to $TINIRUN_API_KEY. `timeout` bounds the
+    HTTP exchange (connect 10 s; each read 600 s by default), not the run: that is each
+    call's `timeout`. `http` may be an httpx.Client of your own (proxies, TLS, transport).
+    Use it as a context manager, or call `close()`.
 
         with Client("http://127.0.0.1:8082", api_key="secret") as client:
             result = client.run_code("print(6 * 7)", lang="python")
