@@ -352,7 +352,7 @@ export interface components {
             exit_code: number | null;
             /**
              * Memory Peak Bytes
-             * @description Extension: peak memory of the container, where the engine says.
+             * @description Extension: peak memory of the container in bytes, where the service can read it (the engine on the same host); else null.
              */
             memory_peak_bytes?: number | null;
             /**
