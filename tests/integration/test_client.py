@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from tests.conftest import free_port
-from tests.integration.conftest import containers_of
+from tests.integration.conftest import container_exists, container_of_run, wait_gone
 from tests.integration.server import API_KEY, Server
 from tinirun.client import (
     AsyncClient,
@@ -67,17 +67,17 @@ def test_timeout_is_a_result(client: Client) -> None:
     assert result.exit_code is None
 
 
-def test_closing_a_stream_stops_the_run(server: Server, client: Client) -> None:
+def test_closing_a_stream_stops_the_run(client: Client) -> None:
     code = "import time\nprint('up', flush=True)\ntime.sleep(120)"
+    seen: list[dict[str, Any]] = []
     with client.run_code_stream(code, "python", timeout=120) as chunks:
         for chunk in chunks:
+            seen.append(chunk.to_json())
             if isinstance(chunk, StdoutChunk):
                 break
-        assert containers_of(server)
-    deadline = time.monotonic() + 10
-    while containers_of(server) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert containers_of(server) == []
+        cid = container_of_run(seen)
+        assert container_exists(cid), "the run's container should exist while it runs"
+    assert wait_gone(cid, 10)
 
 
 def test_errors_carry_the_service_message(server: Server, client: Client) -> None:
