@@ -37,7 +37,7 @@ EPILOG = examples(
     "tinirun fn create greet greet.py              # language from the extension",
     "tinirun fn create hello --lang go             # the language's sample function",
     "tinirun fn run greet 'world'",
-    "echo world | tinirun fn run greet -",
+    "printf world | tinirun fn run greet -          # the input from stdin, as is",
     "tinirun fn show greet --code > greet.py       # edit it, then:",
     "tinirun fn update greet greet.py --dep requests",
     "tinirun fn list",
