@@ -108,13 +108,16 @@ def attached_files(specs: list[str]) -> dict[str, bytes]:
         local, _, dest = spec.partition(":")
         path = Path(local)
         name = dest.strip("/") or path.resolve().name
-        if path.is_dir():
-            for item in sorted(p for p in path.rglob("*") if p.is_file()):
-                files[f"{name}/{item.relative_to(path).as_posix()}"] = item.read_bytes()
-        elif path.is_file():
-            files[name] = path.read_bytes()
-        else:
-            raise UsageError(f"--file {spec}: no such file or folder: {local}")
+        try:
+            if path.is_dir():
+                for item in sorted(p for p in path.rglob("*") if p.is_file()):
+                    files[f"{name}/{item.relative_to(path).as_posix()}"] = item.read_bytes()
+            elif path.is_file():
+                files[name] = path.read_bytes()
+            else:
+                raise UsageError(f"--file {spec}: no such file or folder: {local}")
+        except OSError as exc:
+            raise UsageError(f"--file {spec}: cannot read it: {exc.strerror or exc}") from exc
     return files
 
 
