@@ -365,7 +365,7 @@ export interface components {
             stderr: string;
             /**
              * Stderr Truncated
-             * @description Extension: stderr here was cut at the 1 MiB cap.
+             * @description Extension: stderr here was cut at the 1 MiB cap (or the stream at RUNNER_MAX_STREAM_BYTES).
              * @default false
              */
             stderr_truncated?: boolean;
@@ -373,7 +373,7 @@ export interface components {
             stdout: string;
             /**
              * Stdout Truncated
-             * @description Extension: stdout here was cut at the 1 MiB cap.
+             * @description Extension: stdout here was cut at the 1 MiB cap (or the stream at RUNNER_MAX_STREAM_BYTES).
              * @default false
              */
             stdout_truncated?: boolean;
