@@ -50,6 +50,10 @@ class Engine:
         if self._docker is None:
             try:
                 self._docker = aiodocker.Docker(url=self._url)
+            except AssertionError as exc:
+                # aiodocker asserts when DOCKER_HOST is unset and no engine socket exists.
+                raise EngineError("Cannot reach the Docker engine: no socket found (is it "
+                                  "running? set DOCKER_HOST to reach another)") from exc
             except (ValueError, OSError) as exc:
                 raise EngineError(f"Cannot reach the Docker engine: {exc}") from exc
         return self._docker

@@ -1,0 +1,270 @@
+"""The `tinirun` command as a client of a real service, run as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import certifi
+import pytest
+
+from tests.conftest import free_port
+from tests.integration.server import API_KEY, Server
+
+
+def tinirun(server: Server | None, *args: str, stdin: str | None = None,
+            env: dict[str, str] | None = None, timeout: float = 180
+            ) -> subprocess.CompletedProcess[str]:
+    """Run the command with the service's URL and key in the environment."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("TINIRUN_", "RUNNER_"))}
+    if server is not None:
+        base.update(TINIRUN_URL=server.url, TINIRUN_API_KEY=API_KEY)
+    base.update(env or {})
+    return subprocess.run([sys.executable, "-m", "tinirun.cli", *args], input=stdin or "",
+                          capture_output=True, text=True, env=base, timeout=timeout)
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_run_separates_stdout_and_stderr_and_exits_with_the_program(
+        server: Server, tmp_path: Path) -> None:
+    source = write(tmp_path, "prog.py", "import sys\nprint('to out')\nprint('to err', "
+                   "file=sys.stderr)\nsys.exit(7)\n")
+    done = tinirun(server, "run", source)
+    assert (done.returncode, done.stdout, done.stderr) == (7, "to out\n", "to err\n")
+
+
+def test_run_language_from_extension_or_flag(server: Server, tmp_path: Path) -> None:
+    assert tinirun(server, "run", write(tmp_path, "a.js", "console.log(1 + 1)")).stdout == "2\n"
+    assert tinirun(server, "run", write(tmp_path, "a.ts", "const n: number = 3; console.log(n)")
+                   ).stdout == "3\n"
+    flagged = tinirun(server, "run", write(tmp_path, "script", "echo $((2 * 4))"), "--lang", "bash")
+    assert flagged.stdout == "8\n"
+    unknown = tinirun(server, "run", write(tmp_path, "a.cob", "x"))
+    assert unknown.returncode == 2 and "--lang" in unknown.stderr
+
+
+def test_run_code_from_stdin(server: Server) -> None:
+    done = tinirun(server, "run", "-", "--lang", "python", stdin="print(6 * 7)\n")
+    assert (done.returncode, done.stdout) == (0, "42\n")
+    missing = tinirun(server, "run", "-", stdin="print(1)")
+    assert missing.returncode == 2 and "--lang" in missing.stderr
+
+
+def test_run_with_program_stdin_files_and_dependency(server: Server, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "one.txt").write_text("1")
+    (data / "sub").mkdir()
+    (data / "sub" / "two.txt").write_text("2")
+    single = write(tmp_path, "single.csv", "a,b\n")
+    source = write(tmp_path, "read.py", (
+        "import sys, six\n"
+        "print(open('files/data/one.txt').read(), open('files/data/sub/two.txt').read(),\n"
+        "      open('files/in.csv').read().strip(), sys.stdin.read().strip(), six.__version__)\n"))
+    done = tinirun(server, "run", source, "--file", str(data), "--file", f"{single}:in.csv",
+                   "--dep", "six==1.16.0", "--stdin", "-", "--timeout", "60", "--mem", "128",
+                   "--cpu", "1", stdin="from stdin\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "1 2 a,b from stdin 1.16.0\n"
+    # Not a terminal: no progress on stderr.
+    assert done.stderr == ""
+
+
+def test_run_timeout_has_its_own_exit_code(server: Server, tmp_path: Path) -> None:
+    done = tinirun(server, "run", write(tmp_path, "slow.sh", "echo start\nsleep 30\n"),
+                   "--timeout", "5")
+    assert done.returncode == 124
+    assert done.stdout == "start\n"
+    assert "timed out after 5 s" in done.stderr
+
+
+def test_run_errors_have_documented_exit_codes(server: Server, tmp_path: Path) -> None:
+    source = write(tmp_path, "x.py", "print(1)\n")
+    refused = tinirun(server, "run", source, "--dep", "bad dep")
+    assert refused.returncode == 2 and "bad dep" in refused.stderr
+    invalid = tinirun(server, "run", source, "--timeout", "1")
+    assert invalid.returncode == 2 and "timeout" in invalid.stderr
+    build = tinirun(server, "run", source, "--dep", "no-such-package-tinirun-cli")
+    assert build.returncode == 125 and "build" in build.stderr.lower()
+    wrong_key = tinirun(server, "run", source, env={"TINIRUN_API_KEY": "wrong"})
+    assert wrong_key.returncode == 125 and "TINIRUN_API_KEY" in wrong_key.stderr
+    nowhere = tinirun(None, "run", source, "--url", f"http://127.0.0.1:{free_port()}",
+                      "--api-key", API_KEY)
+    assert nowhere.returncode == 125 and "cannot connect" in nowhere.stderr
+    no_file = tinirun(server, "run", str(tmp_path / "missing.py"))
+    assert no_file.returncode == 2 and "cannot read" in no_file.stderr
+    usage = tinirun(server, "run")
+    assert usage.returncode == 2 and "usage:" in usage.stderr
+
+
+def test_url_and_key_flags_override_the_environment(server: Server, tmp_path: Path) -> None:
+    source = write(tmp_path, "x.sh", "echo flags")
+    done = tinirun(None, "run", source, "--url", server.url, "--api-key", API_KEY,
+                   env={"TINIRUN_URL": "http://127.0.0.1:9", "TINIRUN_API_KEY": "wrong"})
+    assert (done.returncode, done.stdout) == (0, "flags\n")
+
+
+def test_verbose_shows_progress_even_off_a_terminal(server: Server, tmp_path: Path) -> None:
+    done = tinirun(server, "run", write(tmp_path, "x.sh", "echo hi"), "-v")
+    assert done.stdout == "hi\n"
+    assert "Starting container" in done.stderr
+
+
+def test_fn_commands(server: Server, tmp_path: Path) -> None:
+    source = write(tmp_path, "shout.py",
+                   "def run(input: str) -> str:\n    return input.upper() + '!'\n")
+    created = tinirun(server, "fn", "create", "cli-shout", source)
+    assert created.returncode == 0, created.stderr
+    assert "cli-shout" in created.stdout and "ready" in created.stdout
+    again = tinirun(server, "fn", "create", "cli-shout", source)
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+    listed = tinirun(server, "fn", "list")
+    assert listed.returncode == 0
+    header, *rows = listed.stdout.splitlines()
+    assert header.split() == ["NAME", "LANG", "STATUS", "VERSION", "UPDATED"]
+    assert any(row.split()[:4] == ["cli-shout", "python", "ready", "2"] for row in rows)
+    as_json = json.loads(tinirun(server, "fn", "list", "--json").stdout)
+    assert "cli-shout" in [item["name"] for item in as_json]
+
+    run = tinirun(server, "fn", "run", "cli-shout", "hello")
+    assert (run.returncode, run.stdout) == (0, "HELLO!")
+    piped = tinirun(server, "fn", "run", "cli-shout", "-", stdin="piped")
+    assert piped.stdout == "PIPED!"
+
+    shown = tinirun(server, "fn", "show", "cli-shout")
+    assert "python" in shown.stdout and "input.upper()" in shown.stdout
+    assert tinirun(server, "fn", "show", "cli-shout", "--code").stdout == Path(source).read_text()
+
+    updated = tinirun(server, "fn", "update", "cli-shout", "-", "--dep", "six==1.16.0",
+                      "--description", "Shouts with six",
+                      stdin="import six\n\ndef run(input: str) -> str:\n    return six.__version__\n")
+    assert updated.returncode == 0, updated.stderr
+    detail = json.loads(tinirun(server, "fn", "show", "cli-shout", "--json").stdout)
+    assert (detail["version"], detail["dependencies"]) == (3, "six==1.16.0")
+    # Code alone: the dependencies and description are kept.
+    kept = tinirun(server, "fn", "update", "cli-shout", "-",
+                   stdin="import six\n\ndef run(input: str) -> str:\n    return 'v' + six.__version__\n")
+    assert kept.returncode == 0, kept.stderr
+    assert tinirun(server, "fn", "run", "cli-shout").stdout == "v1.16.0"
+    detail = json.loads(tinirun(server, "fn", "show", "cli-shout", "--json").stdout)
+    assert (detail["description"], detail["dependencies"]) == ("Shouts with six", "six==1.16.0")
+
+    failing = tinirun(server, "fn", "update", "cli-shout", "-",
+                      stdin="def run(input: str) -> str:\n    raise ValueError('nope')\n")
+    assert failing.returncode == 0
+    raised = tinirun(server, "fn", "run", "cli-shout", "x")
+    assert raised.returncode != 0 and "nope" in raised.stderr
+
+    deleted = tinirun(server, "fn", "delete", "cli-shout")
+    assert deleted.returncode == 0 and "deleted" in deleted.stdout
+    gone = tinirun(server, "fn", "run", "cli-shout", "x")
+    assert gone.returncode == 2 and "not found" in gone.stderr
+
+
+def test_fn_create_from_sample_and_broken_build(server: Server, tmp_path: Path) -> None:
+    sample = tinirun(server, "fn", "create", "cli-sample", "--lang", "bash")
+    assert sample.returncode == 0, sample.stderr
+    assert tinirun(server, "fn", "run", "cli-sample", "abc").returncode == 0
+    broken = tinirun(server, "fn", "update", "cli-sample", write(tmp_path, "run.sh", "echo x"),
+                     "--dep", "no-such-package-tinirun-cli")
+    assert broken.returncode == 125 and "failed" in broken.stderr
+    assert tinirun(server, "fn", "delete", "cli-sample").returncode == 0
+    no_lang = tinirun(server, "fn", "create", "cli-nolang")
+    assert no_lang.returncode == 2 and "--lang" in no_lang.stderr
+
+
+def test_doctor_reports_each_problem_with_what_to_do(server: Server, tmp_path: Path) -> None:
+    healthy = tinirun(server, "doctor", env={
+        "RUNNER_API_KEY": "x", "RUNNER_DATA_DIR": str(tmp_path / "data"),
+        "RUNNER_EXTRA_CA_BUNDLE": certifi.where()})
+    assert healthy.returncode == 0, healthy.stdout
+    for name in ("settings", "engine", "images", "store", "CA bundle", "service"):
+        assert any(line.startswith("✓") and name in line for line in healthy.stdout.splitlines()
+                   ), (name, healthy.stdout)
+
+    not_pem = write(tmp_path, "not.pem", "hello")
+    sick = tinirun(server, "doctor", env={
+        "RUNNER_REDIS_URL": f"redis://127.0.0.1:{free_port()}", "RUNNER_EXTRA_CA_BUNDLE": not_pem,
+        "TINIRUN_API_KEY": "wrong"})
+    assert sick.returncode == 1
+    lines = sick.stdout.splitlines()
+
+    def problem(name: str) -> str:
+        at = next(i for i, line in enumerate(lines) if name in line and line.startswith("✗"))
+        return lines[at] + "\n" + lines[at + 1]
+
+    assert "unset RUNNER_REDIS_URL" in problem("store")
+    assert "no PEM certificate" in problem("CA bundle")
+    assert "TINIRUN_API_KEY" in problem("service")
+    assert "RUNNER_API_KEY is not set" in sick.stdout
+
+    no_engine = tinirun(None, "doctor", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock",
+                                             "TINIRUN_URL": f"http://127.0.0.1:{free_port()}"})
+    assert no_engine.returncode == 1
+    assert "DOCKER_HOST" in no_engine.stdout and "none answers" in no_engine.stdout
+
+
+def test_images_list(server: Server) -> None:
+    done = tinirun(None, "images", "list")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].split() == ["IMAGE", "KIND", "OF", "SIZE", "CREATED"]
+    assert any("tinirun-runtime-python" in line and "runtime" in line
+               for line in done.stdout.splitlines())
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["fn"], ["fn", "create"], ["fn", "run"],
+                                     ["fn", "update"], ["fn", "list"], ["fn", "show"],
+                                     ["fn", "delete"], ["doctor"], ["serve"], ["images"],
+                                     ["images", "build"], ["images", "list"]])
+def test_help_everywhere_with_examples(command: list[str]) -> None:
+    done = tinirun(None, *command, "--help")
+    assert done.returncode == 0
+    assert "usage: tinirun" in done.stdout and "examples:" in done.stdout, done.stdout
+
+
+def test_progress_only_on_a_terminal(server: Server, tmp_path: Path) -> None:
+    """With stderr on a terminal: transient progress lines there, stdout untouched."""
+    import pty
+    import select
+
+    source = write(tmp_path, "tty.py", "print('plain output')\n")
+    controller, terminal = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TINIRUN_", "RUNNER_"))}
+    env.update(TINIRUN_URL=server.url, TINIRUN_API_KEY=API_KEY, NO_COLOR="1")
+    process = subprocess.Popen([sys.executable, "-m", "tinirun.cli", "run", source],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=terminal,
+                               env=env)
+    os.close(terminal)
+    seen = b""
+    deadline = 120.0
+    while deadline > 0:
+        ready, _, _ = select.select([controller], [], [], 1.0)
+        deadline -= 1.0
+        if not ready:
+            if process.poll() is not None:
+                break
+            continue
+        try:
+            block = os.read(controller, 4096)
+        except OSError:  # the terminal closed: the command ended
+            break
+        if not block:
+            break
+        seen += block
+    os.close(controller)
+    assert process.stdout is not None
+    with process.stdout:
+        assert process.stdout.read() == b"plain output\n"
+    assert process.wait(30) == 0
+    assert b"Starting container..." in seen
+    # Transient: each progress line is erased again, so nothing is left behind.
+    assert seen.endswith(b"\r\x1b[2K"), seen[-80:]

@@ -1,0 +1,177 @@
+"""`tinirun doctor`: check what the service needs on this machine (settings, Docker engine,
+runtime images, store, CA bundle) and a running service, and say what to do about each
+problem. Exits 1 when something is broken, else 0 (warnings included)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinirun.cli._output import EXIT_OK, EXIT_PROBLEMS, Style, add_connection, examples
+from tinirun.client import AuthenticationError, Client, ClientError, StatusError, TransportError
+from tinirun.config import Config, ConfigError
+from tinirun.languages import all_languages
+
+OK, NOTE, WARN, FAIL = "ok", "note", "warn", "fail"
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one check: what was found, and what to do when it is a problem."""
+
+    status: str
+    name: str
+    found: str
+    todo: str = ""
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "doctor", help="check the engine, images, store, CA setting and the service",
+        description=__doc__.split("\n\n")[0].replace("`tinirun doctor`: c", "C"),
+        epilog=examples("tinirun doctor", "TINIRUN_URL=http://10.0.0.5:8082 tinirun doctor"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_connection(parser)
+    parser.set_defaults(handler=doctor_command)
+
+
+def check_settings() -> tuple[Check, Config]:
+    has_key = bool(os.environ.get("RUNNER_API_KEY", "").strip())
+    try:
+        # Without a key the other settings are still worth checking.
+        config = Config.from_env({**os.environ, "RUNNER_API_KEY": "-"} if not has_key else None)
+    except ConfigError as exc:
+        return Check(FAIL, "settings", str(exc), "fix or unset that variable"), Config("-")
+    store = "Redis" if config.redis_url else "embedded store"
+    found = f"port {config.port}, {store}, {config.max_concurrent_runs} runs at once"
+    if not has_key:
+        return Check(WARN, "settings", f"{found}; RUNNER_API_KEY is not set",
+                     "`tinirun serve` needs it: RUNNER_API_KEY=<a secret> tinirun serve"), config
+    return Check(OK, "settings", found), config
+
+
+async def check_engine_and_images(config: Config) -> list[Check]:
+    from tinirun.engine.docker import Engine
+    from tinirun.errors import EngineError
+    from tinirun.runner.images import BASE_TAG, ImageManager
+
+    where = os.environ.get("DOCKER_HOST") or "the default socket"
+    engine = Engine()
+    try:
+        try:
+            version = await engine.ping()
+        except EngineError as exc:
+            return [Check(FAIL, "engine", f"no Docker engine answers at {where} ({exc})",
+                          "start it (e.g. `sudo systemctl start docker`) or set DOCKER_HOST"),
+                    Check(WARN, "images", "not checked (no engine)")]
+        checks = [Check(OK, "engine", f"Docker {version} at {where}")]
+        images = ImageManager(engine, config.base_image, config.image_overrides)
+        missing = [name for name, language in sorted(all_languages().items())
+                   if await engine.image_id(images.runtime_tag(language)) is None]
+        if not missing:
+            checks.append(Check(OK, "images", f"all {len(all_languages())} runtime images built"))
+        else:
+            base = "" if await engine.image_id(BASE_TAG) else (
+                f"; the base {BASE_TAG} too (pulled from {config.base_image}, or made with "
+                "debootstrap as root when no registry answers)")
+            checks.append(Check(
+                WARN, "images", f"not built yet: {', '.join(missing)}{base}",
+                f"they build on first use, slowly; build them now: tinirun images build "
+                f"{' '.join(missing)}"))
+        return checks
+    finally:
+        await engine.close()
+
+
+async def check_store(config: Config) -> Check:
+    if config.redis_url:
+        from tinirun.errors import StoreUnavailableError
+        from tinirun.store.redis import RedisStore
+
+        store = RedisStore.from_url(config.redis_url)
+        try:
+            await asyncio.wait_for(store.ping(), 10)
+        except (StoreUnavailableError, TimeoutError) as exc:
+            return Check(FAIL, "store", f"Redis at {config.redis_url} does not answer ({exc})",
+                         "start it, or unset RUNNER_REDIS_URL to use the embedded store")
+        finally:
+            await store.close()
+        return Check(OK, "store", f"Redis at {config.redis_url} answers")
+    directory = config.data_dir
+    existing = next(p for p in [directory, *directory.parents] if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        return Check(FAIL, "store", f"the embedded store's folder {directory} is not writable",
+                     "make it writable, or set RUNNER_DATA_DIR to a folder that is")
+    verb = "in" if existing == directory else "to be created in"
+    return Check(OK, "store", f"embedded SQLite store {verb} {directory}")
+
+
+def check_ca(config: Config) -> Check:
+    bundle = config.extra_ca_bundle
+    proxy = next((os.environ[k] for k in ("HTTPS_PROXY", "https_proxy") if os.environ.get(k)), "")
+    if bundle is None:
+        system = Path("/etc/ssl/certs/ca-certificates.crt")
+        example = system if system.is_file() else Path("/path/to/proxy-ca.pem")
+        todo = ("behind a TLS-intercepting proxy, dependency installs fail until you set "
+                f"RUNNER_EXTRA_CA_BUNDLE={example} (scripts/serve sets it to the host's store)")
+        if proxy:
+            return Check(WARN, "CA bundle", f"not set, and HTTPS_PROXY is {proxy}", todo)
+        return Check(NOTE, "CA bundle", "not set: dependency installs trust public CAs only",
+                     todo)
+    certificates = bundle.read_text(errors="replace").count("-----BEGIN CERTIFICATE-----")
+    if not certificates:
+        return Check(FAIL, "CA bundle", f"{bundle} holds no PEM certificate",
+                     "point RUNNER_EXTRA_CA_BUNDLE at a PEM file of CA certificates")
+    return Check(OK, "CA bundle", f"{bundle}: {certificates} certificates trusted while "
+                                  "dependencies install")
+
+
+def check_service(url: str | None, key: str | None) -> Check:
+    with Client(url, key, timeout=10) as client:
+        try:
+            client.openapi()
+        except TransportError:
+            return Check(WARN, "service", f"none answers at {client.url}",
+                         "start one (RUNNER_API_KEY=<secret> tinirun serve) or point --url / "
+                         "TINIRUN_URL at it")
+        except ClientError as exc:
+            return Check(FAIL, "service", f"{client.url} is not a tinirun service ({exc})",
+                         "point --url / TINIRUN_URL at the service's root")
+        try:
+            client.list_functions(limit=1)
+        except AuthenticationError:
+            return Check(FAIL, "service", f"{client.url} answers but refuses the API key",
+                         "set --api-key or TINIRUN_API_KEY to the service's RUNNER_API_KEY")
+        except StatusError as exc:
+            return Check(FAIL, "service", f"{client.url} answers, but its store fails ({exc})",
+                         "see the service's log; with Redis, check that Redis is up")
+        except ClientError as exc:
+            return Check(FAIL, "service", f"{client.url}: {exc}")
+        return Check(OK, "service", f"{client.url} answers and accepts the API key")
+
+
+async def _local_checks(config: Config) -> list[Check]:
+    return [*await check_engine_and_images(config), await check_store(config), check_ca(config)]
+
+
+def doctor_command(args: argparse.Namespace) -> int:
+    settings, config = check_settings()
+    checks = [settings, *asyncio.run(_local_checks(config)), check_service(args.url, args.api_key)]
+    style = Style(sys.stdout)
+    marks = {OK: style.green("✓"), NOTE: style.dim("·"), WARN: style.yellow("!"),
+             FAIL: style.red("✗")}
+    width = max(len(c.name) for c in checks)
+    for check in checks:
+        print(f"{marks[check.status]} {check.name.ljust(width)}  {check.found}")
+        if check.todo:
+            print(f"  {' ' * width}  {style.dim('→ ' + check.todo)}")
+    failed = [c.name for c in checks if c.status == FAIL]
+    if failed:
+        print(style.red(f"{len(failed)} problem(s): {', '.join(failed)}"))
+        return EXIT_PROBLEMS
+    return EXIT_OK

@@ -1,0 +1,146 @@
+"""`tinirun serve` and `tinirun images build|list`: the service itself and its runtime images
+on the local Docker engine (these import the server; the client commands do not)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from tinirun.cli._output import EXIT_OK, EXIT_USAGE, Style, error, examples
+from tinirun.config import Config, ConfigError
+from tinirun.languages import all_languages
+
+
+def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser(
+        "serve", help="start the HTTP service (settings: RUNNER_* variables)",
+        description="Start the service. Every setting is an environment variable (see the "
+                    "README's table); RUNNER_API_KEY is required.",
+        epilog=examples("RUNNER_API_KEY=secret tinirun serve",
+                        "RUNNER_API_KEY=secret RUNNER_PORT=9000 RUNNER_HOST=0.0.0.0 tinirun serve",
+                        "RUNNER_API_KEY=secret RUNNER_REDIS_URL=redis://localhost:6379 tinirun serve"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.set_defaults(handler=serve_command)
+
+    images = commands.add_parser(
+        "images", help="runtime images on the local Docker engine",
+        description="Build or list the images the service runs code in.",
+        epilog=examples("tinirun images build", "tinirun images build python go",
+                        "tinirun images list"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = images.add_subparsers(dest="images_command", required=True, metavar="COMMAND")
+    build = sub.add_parser(
+        "build", help="build the runtime images ahead of first use",
+        description="Build the runtime image of each language named (default: all); "
+                    "instant for those already built.",
+        epilog=examples("tinirun images build", "tinirun images build python javascript"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    build.add_argument("languages", nargs="*", metavar="LANG",
+                       help=f"languages to build: {', '.join(sorted(all_languages()))}")
+    build.set_defaults(handler=lambda a: asyncio.run(build_images(a.languages)))
+    listing = sub.add_parser(
+        "list", help="list the service's images (runtimes, dependencies, functions)",
+        description="List the images tinirun made on this engine, with their kind and size.",
+        epilog=examples("tinirun images list"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    listing.set_defaults(handler=lambda a: asyncio.run(list_images()))
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    try:
+        config = Config.from_env()
+    except ConfigError as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    from tinirun.api.server import serve
+
+    serve(config)
+    return EXIT_OK
+
+
+def env_config() -> Config:
+    """The service's settings, for commands that need no API key."""
+    return Config.from_env({"RUNNER_API_KEY": "unused", **os.environ})
+
+
+async def build_images(names: Sequence[str]) -> int:
+    from tinirun.engine.docker import Engine
+    from tinirun.errors import EngineError
+    from tinirun.models import Chunk
+    from tinirun.runner.images import ImageManager, ImageReady
+
+    config = env_config()
+    languages = all_languages()
+    unknown = [n for n in names if n not in languages]
+    if unknown:
+        error(f"unknown language {', '.join(unknown)}",
+              f"choose from {', '.join(sorted(languages))}")
+        return EXIT_USAGE
+    engine = Engine()
+    images = ImageManager(engine, config.base_image, config.image_overrides,
+                          config.extra_ca_bundle)
+    try:
+        for name in names or list(languages):
+            async for item in images.ensure_runtime(languages[name]):
+                if isinstance(item, ImageReady):
+                    print(f"{name}: {item.tag}")
+                elif isinstance(item, Chunk) and sys.stderr.isatty():
+                    print(f"  {item.data}", file=sys.stderr)
+    except EngineError as exc:
+        error(str(exc))
+        logs = getattr(exc, "logs", "")
+        if logs:
+            print(logs[-4000:], file=sys.stderr)
+        return 1
+    finally:
+        await engine.close()
+    return EXIT_OK
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB"):
+        if value < 1000:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"
+
+
+async def list_images() -> int:
+    from tinirun.engine.docker import LABEL, Engine
+    from tinirun.errors import EngineError
+    from tinirun.runner.functions import FUNCTION_LABEL
+    from tinirun.runner.images import KIND_LABEL
+
+    engine = Engine()
+    try:
+        found = await engine.list_images(LABEL)
+    except EngineError as exc:
+        error(str(exc), "start the Docker engine, or point DOCKER_HOST at it")
+        return 1
+    finally:
+        await engine.close()
+    rows = [("IMAGE", "KIND", "OF", "SIZE", "CREATED")]
+    for image in sorted(found, key=lambda i: (i.get("RepoTags") or ["~"])[0]):
+        labels = image.get("Labels") or {}
+        tags = [t for t in image.get("RepoTags") or [] if t != "<none>:<none>"] or ["<untagged>"]
+        created = datetime.fromtimestamp(int(image.get("Created", 0)), UTC)
+        # A runtime or dependency image is of a language; a function image of a function.
+        of = labels.get("tinirun.lang") or labels.get(FUNCTION_LABEL) or "-"
+        rows += [(tag, labels.get(KIND_LABEL, "-"), of,
+                  _size(int(image.get("Size", 0))), created.strftime("%Y-%m-%d %H:%M"))
+                 for tag in tags]
+    style = Style(sys.stdout)
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    for n, row in enumerate(rows):
+        line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        print(style.dim(line) if n == 0 else line)
+    return EXIT_OK

@@ -1,0 +1,258 @@
+"""The synchronous client: `Client` and the `ChunkStream` its streaming calls return."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from types import TracebackType
+from typing import Any
+
+import httpx
+from pydantic import TypeAdapter
+
+from tinirun.client import _request as rq
+from tinirun.client._exceptions import ProtocolError, error_for, transport_error
+from tinirun.client._models import (
+    AnyChunk,
+    FunctionDetail,
+    FunctionInfo,
+    FunctionListItem,
+    RunResult,
+    parse_chunk,
+    parse_json,
+)
+
+_ITEMS: TypeAdapter[list[FunctionListItem]] = TypeAdapter(list[FunctionListItem])
+
+
+class ChunkStream:
+    """The chunks of one streamed call, in order and typed.
+
+    The request is sent on `with` (or on the first `next`), so an error answer raises
+    there. Iterating it again goes on where the last loop stopped. The connection closes at
+    the end of the stream, on `close()` or when the `with` block exits; hanging up early
+    stops the run on the service, so use `with` when you may stop reading before the end.
+    """
+
+    def __init__(self, http: httpx.Client, request: httpx.Request) -> None:
+        self._http = http
+        self._request = request
+        self._response: httpx.Response | None = None
+        self._lines: Iterator[str] | None = None
+        self._closed = False
+
+    def __enter__(self) -> ChunkStream:
+        self._open()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Hang up (the service stops the run) and release the connection."""
+        self._closed = True
+        if self._response is not None:
+            self._response.close()
+
+    def _open(self) -> httpx.Response:
+        if self._closed:
+            raise RuntimeError("the stream is closed")
+        if self._response is None:
+            try:
+                response = self._http.send(self._request, stream=True)
+            except httpx.TransportError as exc:
+                raise transport_error(exc, str(self._request.url)) from exc
+            if response.status_code >= 400:
+                try:
+                    response.read()
+                finally:
+                    response.close()
+                raise error_for(response)
+            self._response = response
+        return self._response
+
+    def __iter__(self) -> ChunkStream:
+        return self
+
+    def __next__(self) -> AnyChunk:
+        if self._closed:
+            raise StopIteration
+        if self._lines is None:
+            self._lines = self._open().iter_lines()
+        try:
+            while True:
+                line = next(self._lines)
+                if line.strip():
+                    return parse_chunk(line)
+        except StopIteration:
+            self.close()
+            raise
+        except httpx.TransportError as exc:
+            self.close()
+            raise transport_error(exc, str(self._request.url)) from exc
+
+    def result(self) -> RunResult:
+        """Read the rest of a run's stream and return its result; RunError when it ended
+        with an `error` chunk."""
+        outcome = rq.Outcome()
+        for chunk in self:
+            outcome.see(chunk)
+        return outcome.result()
+
+
+class Client:
+    """A client of a tinirun service (synchronous; see `AsyncClient` for asyncio).
+
+    `url` is the service's root or its `/api` (default: $TINIRUN_URL, else
+    http://127.0.0.1:8082); `api_key` defaults to $TINIRUN_API_KEY. `timeout` bounds the
+    HTTP exchange (connect 10 s; each read 600 s by default), not the run: that is each
+    call's `timeout`. `http` may be an httpx.Client of your own (proxies, TLS, transport).
+    Use it as a context manager, or call `close()`.
+
+        with Client("http://127.0.0.1:8082", api_key="secret") as client:
+            result = client.run_code("print(6 * 7)", lang="python")
+            print(result.stdout)  # 42
+    """
+
+    def __init__(self, url: str | None = None, api_key: str | None = None, *,
+                 timeout: float | httpx.Timeout | None = rq.DEFAULT_TIMEOUT,
+                 http: httpx.Client | None = None) -> None:
+        self.url = rq.api_url(url)
+        self._http = http or httpx.Client(timeout=timeout)
+        self._headers = rq.headers(rq.api_key(api_key))
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def _build(self, method: str, path: str, *, json: Any = None,
+               params: dict[str, int] | None = None, accept: str | None = None) -> httpx.Request:
+        headers = dict(self._headers)
+        if accept:
+            headers["Accept"] = accept
+        return self._http.build_request(method, self.url + path, json=json, params=params,
+                                        headers=headers)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        request = self._build(method, path, **kwargs)
+        try:
+            response = self._http.send(request)
+        except httpx.TransportError as exc:
+            raise transport_error(exc, str(request.url)) from exc
+        if response.status_code >= 400:
+            raise error_for(response)
+        return response
+
+    def _stream(self, path: str, body: dict[str, Any]) -> ChunkStream:
+        return ChunkStream(self._http, self._build("POST", path, json=body, accept=rq.NDJSON))
+
+    # --- one-off runs -------------------------------------------------------------------------
+
+    def run_code_stream(
+        self, code: str, lang: str | None = None, *, dependencies: Iterable[str] | None = None,
+        files: rq.Files | None = None, timeout: int | None = None,
+        mem_limit_mb: int | None = None, cpu_limit: float | None = None,
+        stdin: str | None = None,
+    ) -> ChunkStream:
+        """Run `code` (POST /code/run) and stream its chunks. `lang` defaults to the
+        service's (javascript); `files` maps a path under ./files to its content; limits left
+        None take the service's defaults (60 s, 256 MiB, 0.5 core)."""
+        body = rq.run_body(code, lang, dependencies, files, timeout, mem_limit_mb, cpu_limit,
+                           stdin)
+        return self._stream("/code/run", body)
+
+    def run_code(
+        self, code: str, lang: str | None = None, *, dependencies: Iterable[str] | None = None,
+        files: rq.Files | None = None, timeout: int | None = None,
+        mem_limit_mb: int | None = None, cpu_limit: float | None = None,
+        stdin: str | None = None,
+    ) -> RunResult:
+        """Run `code` and return its result (the program failing is a result with a non-zero
+        `exit_code`; `RunError` when it could not start)."""
+        with self.run_code_stream(code, lang, dependencies=dependencies, files=files,
+                                  timeout=timeout, mem_limit_mb=mem_limit_mb,
+                                  cpu_limit=cpu_limit, stdin=stdin) as stream:
+            return stream.result()
+
+    # --- functions ----------------------------------------------------------------------------
+
+    def list_functions(self, offset: int = 0, limit: int | None = None) -> list[FunctionListItem]:
+        """Every function by name (from `offset`, at most `limit`)."""
+        response = self._send("GET", "/function", params=rq.list_params(offset, limit))
+        return parse_json(_ITEMS, response.content)
+
+    def get_function(self, name: str) -> FunctionInfo:
+        """The function's info and status; NotFoundError when there is none."""
+        response = self._send("GET", f"/function/{rq.quote(name)}/info")
+        return parse_json(FunctionInfo, response.content)
+
+    def get_function_detail(self, name: str) -> FunctionDetail:
+        """The function's info with its code and dependencies."""
+        response = self._send("GET", f"/function/{rq.quote(name)}/detail")
+        return parse_json(FunctionDetail, response.content)
+
+    def create_function_stream(self, name: str, language: str) -> ChunkStream:
+        """Create a function with its language's sample code and stream the image build."""
+        return self._stream("/function", {"name": name, "language": language})
+
+    def create_function(self, name: str, language: str) -> FunctionInfo:
+        """Create a function, wait for its build and return its info (RunError when the
+        build failed)."""
+        self._wait_built(self.create_function_stream(name, language))
+        return self.get_function(name)
+
+    def update_function_stream(self, name: str, code: str, *, description: str | None = None,
+                               dependencies: Iterable[str] | None = None) -> ChunkStream:
+        """Replace the function's code, description and dependencies; stream the rebuild."""
+        body = rq.update_body(code, description, dependencies)
+        return self._stream(f"/function/{rq.quote(name)}", body)
+
+    def update_function(self, name: str, code: str, *, description: str | None = None,
+                        dependencies: Iterable[str] | None = None) -> FunctionInfo:
+        """Update a function, wait for its rebuild and return its info."""
+        self._wait_built(self.update_function_stream(name, code, description=description,
+                                                     dependencies=dependencies))
+        return self.get_function(name)
+
+    def delete_function(self, name: str) -> None:
+        """Remove the function and its images (an extension of the original's API)."""
+        self._send("DELETE", f"/function/{rq.quote(name)}")
+
+    def run_function(self, name: str, input: str = "", *, timeout: int | None = None,
+                     mem_limit_mb: int | None = None, cpu_limit: float | None = None) -> RunResult:
+        """Run the function with `input` on its standard input and return the result."""
+        body = rq.function_run_body(input, timeout, mem_limit_mb, cpu_limit)
+        response = self._send("POST", f"/function/{rq.quote(name)}/run", json=body)
+        return parse_json(RunResult, response.content)
+
+    def run_function_stream(self, name: str, input: str = "", *, timeout: int | None = None,
+                            mem_limit_mb: int | None = None, cpu_limit: float | None = None
+                            ) -> ChunkStream:
+        """Run the function and stream its chunks."""
+        body = rq.function_run_body(input, timeout, mem_limit_mb, cpu_limit)
+        return self._stream(f"/function/{rq.quote(name)}/run/stream", body)
+
+    # --- the service --------------------------------------------------------------------------
+
+    def openapi(self) -> dict[str, Any]:
+        """The service's OpenAPI document (needs no key)."""
+        document = self._send("GET", "/openapi.json").json()
+        if not isinstance(document, dict):
+            raise ProtocolError("the OpenAPI document is not an object")
+        return document
+
+    @staticmethod
+    def _wait_built(stream: ChunkStream) -> str:
+        outcome = rq.Outcome()
+        with stream:
+            for chunk in stream:
+                outcome.see(chunk)
+        return outcome.built()
