@@ -46,7 +46,7 @@ def start_dockerd(argv: list[str]) -> None:
     log = Path(name)
     # In the background of a shell that exits at once, as scripts/docker-up does.
     command = " ".join(shlex.quote(arg) for arg in argv)
-    subprocess.run(["sh", "-c", f"nohup {command} > {shlex.quote(name)} 2>&1 < /dev/null &"],
+    subprocess.run(["sh", "-c", f"setsid nohup {command} > {shlex.quote(name)} 2>&1 < /dev/null &"],
                    check=True)
     if not wait_until(engine_answers, 90):
         raise RuntimeError(f"dockerd did not come back; its log:\n{log.read_text()[-3000:]}")

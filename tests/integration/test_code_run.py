@@ -309,3 +309,10 @@ def test_bash_dependency_is_a_debian_package(server: Server) -> None:
     chunks = server.run({"code": "echo '{\"a\": 41}' | jq '.a + 1'", "lang": "bash",
                          "dependencies": ["jq"]})
     assert result_of(chunks)["stdout"] == "42\n", chunks[-3:]
+
+
+def test_javascript_runs_commonjs_and_es_modules(server: Server) -> None:
+    cjs = "const path = require('path');\nconsole.log(path.basename('/a/b.txt'));"
+    esm = "import path from 'path';\nawait Promise.resolve();\nconsole.log(path.extname('b.txt'));"
+    assert result_of(server.run({"code": cjs, "lang": "javascript"}))["stdout"] == "b.txt\n"
+    assert result_of(server.run({"code": esm, "lang": "javascript"}))["stdout"] == ".txt\n"

@@ -165,6 +165,7 @@ class FunctionService:
         language = get_language(record.lang)
         tag = image_tag(record.name, record.version)
         status: dict[str, Any] = dict(NOT_BUILT)
+        error: ErrorData | None = None
         logs: list[str] = []
         try:
             await queue.put(Chunk.info(f"Building function {record.name} v{record.version}..."))
@@ -183,24 +184,24 @@ class FunctionService:
         except BuildError as exc:
             error = ErrorData(error=ErrorKind.BUILD_FAILED, message=str(exc),
                               logs=_tail("\n".join(logs) + "\n" + exc.logs))
-            status = {"type": "error", **error.public()}
-            await queue.put(Chunk.error(error))
         except EngineError as exc:
             error = ErrorData(error=ErrorKind.DOCKER, message=str(exc))
-            status = {"type": "error", **error.public()}
-            await queue.put(Chunk.error(error))
         except Exception as exc:  # a bug must still not leave the function `building`
             log.exception("build of %s failed", record.name)
             error = ErrorData(error=ErrorKind.DOCKER, message=f"Build failed: {exc!r}")
-            status = {"type": "error", **error.public()}
-            await queue.put(Chunk.error(error))
         finally:
+            if error is not None:
+                status = {"type": "error", **error.public()}
             applied = False
             with contextlib.suppress(Exception):
                 applied = await asyncio.shield(
                     self.store.set_status(record.name, status, version=record.version)
                 )
-            if status.get("type") == "ready":
+            # The last chunk goes out once the status is stored, so a client that stops
+            # reading at it and asks for the function's info sees the final status.
+            if error is not None:
+                await queue.put(Chunk.error(error))
+            elif status.get("type") == "ready":
                 if applied:
                     await queue.put(Chunk.info(f"Function {record.name} is ready ({tag})"))
                     await self._remove_images(record.name, keep=record.version)
