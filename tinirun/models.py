@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from tinirun.languages import LanguageName
 
@@ -191,6 +191,17 @@ FunctionStatus = Annotated[
 ]
 
 
+# The original's API writes a function's version as a string ("2"); clients generated from
+# it parse a string, so the JSON says "2" while the model holds a number (and reads either).
+Version = Annotated[
+    int,
+    PlainSerializer(str, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": "^[0-9]+$",
+                    "description": "The version number, as a string; 1 at creation, +1 per "
+                    "update."}),
+]
+
+
 class FunctionInfo(BaseModel):
     """What the service knows of a function, without its code."""
 
@@ -199,7 +210,7 @@ class FunctionInfo(BaseModel):
     status: FunctionStatus
     created_at: str
     updated_at: str
-    version: int
+    version: Version
 
 
 class FunctionDetail(FunctionInfo):

@@ -149,7 +149,7 @@ def test_fn_commands(server: Server, tmp_path: Path) -> None:
                       stdin="import six\n\ndef run(input: str) -> str:\n    return six.__version__\n")
     assert updated.returncode == 0, updated.stderr
     detail = json.loads(tinirun(server, "fn", "show", "cli-shout", "--json").stdout)
-    assert (detail["version"], detail["dependencies"]) == (3, "six==1.16.0")
+    assert (detail["version"], detail["dependencies"]) == ("3", "six==1.16.0")
     # Code alone: the dependencies and description are kept.
     kept = tinirun(server, "fn", "update", "cli-shout", "-",
                    stdin="import six\n\ndef run(input: str) -> str:\n    return 'v' + six.__version__\n")

@@ -174,7 +174,7 @@ def test_generated_client_functions_session(server: Server) -> None:
         assert_time(info["created_at"])
         assert_time(info["updated_at"])
         # The original writes version as a string ("1"); a JavaScript reader takes either.
-        assert str(info["version"]) == "1"
+        assert info["version"] == "1"
 
         # UpdateFunctionInput as serde writes it: optional fields as null.
         update = {"code": "def run(input: str) -> str:\n    return input * 2\n",
@@ -187,7 +187,7 @@ def test_generated_client_functions_session(server: Server) -> None:
         detail = http.get(f"{api}/function/{name}/detail", headers=FETCH_HEADERS).json()
         assert detail["code"] == update["code"]
         assert detail.get("description") is None and detail.get("dependencies") is None
-        assert str(detail["version"]) == "2"
+        assert detail["version"] == "2"
 
         run_input = {"input": "ab", "timeout": 60, "mem_limit_mb": 256, "cpu_limit": 0.5}
         output = http.post(f"{api}/function/{name}/run",

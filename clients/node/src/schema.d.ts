@@ -236,8 +236,11 @@ export interface components {
             status: components["schemas"]["StatusNotBuilt"] | components["schemas"]["StatusBuilding"] | components["schemas"]["StatusError"] | components["schemas"]["StatusReady"];
             /** Updated At */
             updated_at: string;
-            /** Version */
-            version: number;
+            /**
+             * Version
+             * @description The version number, as a string; 1 at creation, +1 per update.
+             */
+            version: string;
         };
         /**
          * FunctionInfo
@@ -253,8 +256,11 @@ export interface components {
             status: components["schemas"]["StatusNotBuilt"] | components["schemas"]["StatusBuilding"] | components["schemas"]["StatusError"] | components["schemas"]["StatusReady"];
             /** Updated At */
             updated_at: string;
-            /** Version */
-            version: number;
+            /**
+             * Version
+             * @description The version number, as a string; 1 at creation, +1 per update.
+             */
+            version: string;
         };
         /** FunctionListItem */
         FunctionListItem: {
