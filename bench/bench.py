@@ -244,44 +244,45 @@ def load(run_once: Callable[[], None], concurrency: int, total: int) -> dict[str
             "median_ms": round(statistics.median(latencies), 1) if latencies else None}
 
 
-def bench_throughput(svc: Service, levels: list[int], per_level: int) -> tuple[list[dict[str, Any]], int]:
-    out = []
-    peak = 0
-    sampling = True
+class PeakRss:
+    """The server's largest RSS (KiB) while the `with` block runs, sampled every 50 ms."""
 
-    def sample() -> None:
-        nonlocal peak
-        while sampling:
-            peak = max(peak, svc.rss_kb())
+    def __init__(self, svc: Service) -> None:
+        self.svc = svc
+        self.peak = 0
+        self._sampling = False
+        self._thread = threading.Thread(target=self._sample)
+
+    def _sample(self) -> None:
+        while self._sampling:
+            self.peak = max(self.peak, self.svc.rss_kb())
             time.sleep(0.05)
 
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
+    def __enter__(self) -> PeakRss:
+        self._sampling = True
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._sampling = False
+        self._thread.join()
+
+
+def bench_throughput(svc: Service, levels: list[int], per_level: int) -> tuple[list[dict[str, Any]], int]:
+    out = []
+    with PeakRss(svc) as rss:
         for c in levels:
             row = load(lambda: svc.run({"code": PY_HELLO, "lang": "python"}), c,
                        max(per_level, 2 * c))
             out.append(row)
             print(f"  concurrency {c:3}: {row['runs_per_s']:6.2f} runs/s  p95 {row['p95_ms']:8.1f} ms"
                   f"  errors {row['errors']}")
-    finally:
-        sampling = False
-        sampler.join()
-    return out, peak
+    return out, rss.peak
 
 
 def bench_streaming_memory(svc: Service, clients: int, mib: int) -> dict[str, Any]:
     code = ("import sys\nchunk = 'x' * 1023 + '\\n'\n"
             f"for _ in range({mib} * 1024):\n    sys.stdout.write(chunk)\n")
-    peak = 0
-    sampling = True
-
-    def sample() -> None:
-        nonlocal peak
-        while sampling:
-            peak = max(peak, svc.rss_kb())
-            time.sleep(0.05)
-
     received = [0] * clients
 
     def client(i: int) -> None:
@@ -291,15 +292,10 @@ def bench_streaming_memory(svc: Service, clients: int, mib: int) -> dict[str, An
                 received[i] += len(part)
 
     before = svc.rss_kb()
-    sampler = threading.Thread(target=sample)
-    sampler.start()
     started = time.perf_counter()
-    try:
-        with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-            list(pool.map(client, range(clients)))
-    finally:
-        sampling = False
-        sampler.join()
+    with PeakRss(svc) as rss, concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        list(pool.map(client, range(clients)))
+    peak = rss.peak
     elapsed = time.perf_counter() - started
     print(f"  {clients} clients x {mib} MiB: RSS before {before / 1024:.0f} MiB, peak "
           f"{peak / 1024:.0f} MiB, {sum(received) / 2**20 / elapsed:.0f} MiB/s streamed")

@@ -125,15 +125,12 @@ def dependency_dockerfile(runtime_tag: str, language: Language, dependencies: Se
     return "\n".join(lines) + "\n"
 
 
-def function_dockerfile(runtime_tag: str, language: Language, dependencies: Sequence[str],
-                        has_ca: bool) -> str:
-    """Dockerfile of a function's image: dependencies, then the code in /app, compiled."""
-    lines = dependency_dockerfile(runtime_tag, language, dependencies, has_ca).splitlines()
-    lines.append("COPY app/ /app/")
+def function_dockerfile(base_tag: str, language: Language) -> str:
+    """Dockerfile of a function's image: on its dependency image (or the runtime), the code
+    in /app, compiled. It needs no network and no CA: the dependencies are installed."""
     build = language.function.build or ":"
-    lines.append(f"RUN cd /app && {_checked(build)} && chmod -R a+rX /app")
-    lines.append("WORKDIR /app")
-    return "\n".join(lines) + "\n"
+    return (f"FROM {base_tag}\nUSER root\nCOPY app/ /app/\n"
+            f"RUN cd /app && {_checked(build)} && chmod -R a+rX /app\nWORKDIR /app\n")
 
 
 def _certifi_bundle() -> bytes:
@@ -321,19 +318,18 @@ class ImageManager:
         self, language: Language, tag: str, code: str, dependencies: Sequence[str],
         labels: dict[str, str],
     ) -> AsyncIterator[ImageProgress]:
-        """Build a function's image (runtime, dependencies, wrapper and code, compiled)."""
-        runtime: str | None = None
-        async for item in self.ensure_runtime(language):
+        """Build a function's image: its dependency image (shared with one-off runs of the
+        same list), then the wrapper and the code, compiled."""
+        base: str | None = None
+        async for item in self.ensure_dependencies(language, dependencies):
             if isinstance(item, ImageReady):
-                runtime = item.tag
+                base = item.tag
             else:
                 yield item
-        assert runtime is not None
-        ca = self.ca_bundle()
+        assert base is not None
         spec = language.function
         files: dict[str, bytes | str] = {
-            "Dockerfile": function_dockerfile(runtime, language, dependencies, bool(ca)),
-            "ca.crt": ca,
+            "Dockerfile": function_dockerfile(base, language),
             f"app/{spec.wrapper}": language.read(spec.wrapper),
             f"app/{spec.file}": code,
         }
