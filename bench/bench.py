@@ -197,11 +197,13 @@ def bench_dependencies(svc: Service, n: int) -> dict[str, Any]:
 
 
 def bench_function(svc: Service, n: int) -> dict[str, Any]:
-    name = f"bench_{uuid.uuid4().hex[:6]}".replace("0", "a").replace("1", "b")
-    name = "".join(c for c in name if c.isalpha() or c in "_-")
+    name = "bench-" + "".join(chr(ord("a") + int(c, 16) % 26) for c in uuid.uuid4().hex[:8])
     code = "def run(input: str) -> str:\n    return 'hello'\n"
-    svc.client.post("/api/function", json={"name": name, "language": "python"}).raise_for_status()
-    svc.client.post(f"/api/function/{name}", json={"code": code}).raise_for_status()
+    for path, body in (("/api/function", {"name": name, "language": "python"}),
+                       (f"/api/function/{name}", {"code": code})):
+        last = json.loads(svc.client.post(path, json=body).text.strip().splitlines()[-1])
+        if last["event"] == "error":
+            raise RuntimeError(f"function build failed: {last['data']}")
 
     def call() -> None:
         response = svc.client.post(f"/api/function/{name}/run", json={"input": ""})

@@ -98,12 +98,26 @@ class WarmPool:
     def _fill(self, image: str, pool: _ImagePool) -> None:
         missing = pool.size - len(pool.idle) - pool.filling
         for _ in range(max(0, missing)):
-            if self._reserved_mb() + pool.memory_mb > self.settings.max_memory_mb:
+            if not self._make_room(pool):
                 return
             pool.filling += 1
             task = asyncio.create_task(self._add(image, pool, pool.make_config()))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    def _make_room(self, pool: _ImagePool) -> bool:
+        """Whether one more container of `pool` fits under the memory cap, after retiring
+        waiting containers of the pools used least recently if need be: the image asked for
+        now wins over images not asked for lately."""
+        while self._reserved_mb() + pool.memory_mb > self.settings.max_memory_mb:
+            others = [p for p in self._pools.values() if p is not pool and p.idle]
+            if not others:
+                return False
+            stale = min(others, key=lambda p: p.last_used)
+            if stale.last_used > pool.last_used:
+                return False
+            stale.idle.pop(0).discard()
+        return True
 
     async def _add(self, image: str, pool: _ImagePool, config: dict[str, Any]) -> None:
         try:
