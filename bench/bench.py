@@ -172,12 +172,16 @@ def bench_languages(svc: Service, n: int) -> list[Series]:
 
 def bench_dependencies(svc: Service, n: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
+    # Each with the same program importing a module of the standard library instead, so that
+    # the ratio is the cost of the dependency image, not of another kind of program.
     cases = {
-        "python": ("import six\nprint(six.__version__)", ["six==1.16.0"]),
+        "python": ("import six\nprint(six.__version__)", ["six==1.16.0"],
+                   "import json\nprint(json.__name__)"),
         "javascript": ("import isNumber from 'is-number';\nconsole.log(isNumber(1))",
-                       ["is-number@7.0.0"]),
+                       ["is-number@7.0.0"],
+                       "import path from 'path';\nconsole.log(path.isAbsolute('/'))"),
     }
-    for lang, (code, deps) in cases.items():
+    for lang, (code, deps, plain_code) in cases.items():
         body = {"code": code, "lang": lang, "dependencies": deps}
         # Remove this list's image first, so that the first run builds it.
         for image in docker("images", "-q", f"tinirun-deps-{lang}").stdout.split():
@@ -186,8 +190,8 @@ def bench_dependencies(svc: Service, n: int) -> dict[str, Any]:
         svc.run(body)
         first = (time.perf_counter() - started) * 1000
         cached = timed(lambda b=body: svc.run(b), n, f"{lang} cached deps", warmup=0)  # type: ignore[misc]
-        plain = timed(lambda lang=lang: svc.run({"code": HELLO[lang], "lang": lang}), n,
-                      f"{lang} no deps", warmup=0)
+        plain_body = {"code": plain_code, "lang": lang}
+        plain = timed(lambda b=plain_body: svc.run(b), n, f"{lang} no deps")  # type: ignore[misc]
         results[lang] = {"first_ms": round(first, 1), "cached": cached.as_dict(),
                          "no_deps": plain.as_dict(),
                          "cached_over_no_deps": round(cached.median / plain.median, 2)}
@@ -358,6 +362,39 @@ def baseline_build_per_run(image: str, n: int) -> Series:
     return timed(once, n, "build per run (original)")
 
 
+def baseline_engine_floor(image: str, concurrency: int, total: int) -> dict[str, Any]:
+    """How many container lifecycles (create, start, wait, remove) of `true` the engine
+    completes per second: the ceiling of any service that gives each run its own container."""
+    import asyncio
+
+    from tinirun.engine.container import Isolation, Limits, container_config
+    from tinirun.engine.docker import Engine
+
+    config = container_config(image, ["true"], {}, Limits(memory_mb=256, cpu=0.5),
+                              Isolation(), {"tinirun.kind": "bench"})
+    config.update(AttachStdin=False, OpenStdin=False, StdinOnce=False)
+
+    async def measure() -> float:
+        engine = Engine()
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one() -> None:
+            async with gate:
+                container = await engine.docker.containers.create(config=config)
+                await container.start()
+                await container.wait()
+                await container.delete(force=True)
+
+        started = time.perf_counter()
+        try:
+            await asyncio.gather(*(one() for _ in range(total)))
+        finally:
+            await engine.close()
+        return total / (time.perf_counter() - started)
+
+    return {"concurrency": concurrency, "containers_per_s": round(asyncio.run(measure()), 2)}
+
+
 def baseline_fresh_throughput(image: str, concurrency: int, total: int) -> dict[str, Any]:
     return load(lambda: docker("run", "--rm", *ISOLATION, image, "python3", "-c", PY_HELLO) and None,
                 concurrency, total)
@@ -415,6 +452,10 @@ def markdown(report: dict[str, Any]) -> str:
                      f"{row['errors']} | {row['runs_per_s'] / fresh['runs_per_s']:.2f}x |")
     lines.append(f"| fresh `docker run --rm` at {fresh['concurrency']} | {fresh['runs_per_s']} | "
                  f"{fresh['p95_ms']} | {fresh['errors']} | 1.00x |")
+    floor = b["engine_floor"]
+    lines += ["", f"Engine floor: the engine completes {floor['containers_per_s']} container "
+              f"lifecycles per second (create, start, wait, remove of `true`, "
+              f"{floor['concurrency']} at once) — the ceiling for one container per run."]
     m = report["memory"]
     s = report["streaming"]
     lines += ["", "## Server memory", "",
@@ -468,10 +509,13 @@ def main() -> int:
     print(f"  {build.name}: median {build.median:.1f} ms")
     fresh = baseline_fresh_throughput(image, 8, args.per_level)
     print(f"  fresh docker run at concurrency 8: {fresh['runs_per_s']} runs/s")
+    floor = baseline_engine_floor(image, 8, args.per_level)
+    print(f"  engine floor at concurrency 8: {floor['containers_per_s']} containers/s")
     report["baselines"] = {"docker_run": run.as_dict(),
                            "docker_run_per_language": {k: v.as_dict() for k, v in runs.items()},
                            "docker_exec": exec_.as_dict(),
-                           "build_per_run": build.as_dict(), "fresh_throughput": fresh}
+                           "build_per_run": build.as_dict(), "fresh_throughput": fresh,
+                           "engine_floor": floor}
     py = next(s for s in report["languages"] if s["name"] == "hello python")["median_ms"]
     report["ratios"] = {
         "python_vs_docker_run": round(py / run.median, 3),
@@ -480,6 +524,12 @@ def main() -> int:
         "throughput_at_8_vs_fresh": round(
             next(r for r in report["throughput"] if r["concurrency"] == 8)["runs_per_s"]
             / fresh["runs_per_s"], 2) if 8 in levels else None,
+        "throughput_at_8_vs_engine_floor": round(
+            next(r for r in report["throughput"] if r["concurrency"] == 8)["runs_per_s"]
+            / floor["containers_per_s"], 2) if 8 in levels else None,
+        "function_over_one_off": report["function"]["function_over_one_off"],
+        "cached_deps_over_no_deps": {lang: row["cached_over_no_deps"]
+                                     for lang, row in report["dependencies"].items()},
     }
     print(json.dumps(report["ratios"], indent=2))
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
