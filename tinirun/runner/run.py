@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 import io
 import tarfile
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -285,11 +285,3 @@ class Runner:
                 memory_peak_bytes=ended.memory_peak_bytes,
             )
         )
-
-
-def final_result(chunks: Sequence[Chunk]) -> Chunk | None:
-    """The `result` or `error` chunk that ends a stream, if any."""
-    for chunk in reversed(chunks):
-        if chunk.event in (ChunkEvent.RESULT, ChunkEvent.ERROR):
-            return chunk
-    return None
