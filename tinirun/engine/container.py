@@ -73,14 +73,15 @@ def container_config(
     limits: Limits,
     isolation: Isolation,
     labels: Mapping[str, str],
-    work_dir: bool = True,
 ) -> dict[str, Any]:
     """The Engine API body that creates one hardened, single-use container."""
     memory = memory_bytes(limits.memory_mb)
-    tmpfs = {"/tmp": f"rw,noexec,nosuid,nodev,size={TMP_SIZE_MB}m,mode=1777"}
-    if work_dir:
-        size = work_dir_size_mb(limits.memory_mb, isolation)
-        tmpfs[WORK_DIR] = f"rw,exec,nosuid,nodev,size={size}m,uid=1000,gid=1000,mode=0755"
+    size = work_dir_size_mb(limits.memory_mb, isolation)
+    tmpfs = {
+        "/tmp": f"rw,noexec,nosuid,nodev,size={TMP_SIZE_MB}m,mode=1777",
+        # The code and its build output: exec allowed (compiled languages run from here).
+        WORK_DIR: f"rw,exec,nosuid,nodev,size={size}m,uid=1000,gid=1000,mode=0755",
+    }
     host_config: dict[str, Any] = {
         "NetworkMode": "none",
         "ReadonlyRootfs": True,
@@ -112,7 +113,7 @@ def container_config(
         "Cmd": command,
         "Entrypoint": [],
         "User": RUN_USER,
-        "WorkingDir": WORK_DIR if work_dir else "/",
+        "WorkingDir": WORK_DIR,
         "Env": [f"{k}={v}" for k, v in {"HOME": "/tmp", "PATH": PATH, **env}.items()],
         "AttachStdin": True,
         "AttachStdout": True,
