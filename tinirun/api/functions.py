@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -12,6 +13,7 @@ from tinirun.api.streaming import chunk_response, stream_format
 from tinirun.errors import EngineError, FunctionNotReadyError
 from tinirun.models import (
     FUNCTION_NAME_PATTERN,
+    Chunk,
     ChunkEvent,
     CreateFunctionRequest,
     ErrorData,
@@ -25,6 +27,7 @@ from tinirun.models import (
     UpdateFunctionRequest,
 )
 from tinirun.runner.functions import FunctionService, detail_of, info_of
+from tinirun.runner.gate import Gate
 
 router = APIRouter()
 
@@ -38,6 +41,19 @@ def _functions(request: Request) -> FunctionService:
 
 def _format(request: Request) -> str:
     return stream_format(request.headers.get("accept"), request.app.state.config.default_stream)
+
+
+async def _admitted_run(
+    name: str, body: FunctionRunRequest, request: Request
+) -> AsyncIterator[Chunk]:
+    """A run of the function's ready image, admitted by the gate (404, 400 "Function not
+    ready" or 429 are raised here, before any answer starts)."""
+    functions = _functions(request)
+    record, tag = await functions.ready_image(name)
+    limits = RunLimits.model_validate(body.model_dump(exclude={"input"}))
+    gate: Gate = request.app.state.services.gate
+    gate.check()
+    return gate.stream(functions.run(record, tag, body.input, limits))
 
 
 @router.post(
@@ -110,12 +126,7 @@ async def delete_function(name: Name, request: Request) -> Response:
 )
 async def run_function(name: Name, body: FunctionRunRequest, request: Request) -> RunResult:
     """Runs the function's image with `input` on standard input and answers with the result."""
-    functions = _functions(request)
-    record, tag = await functions.ready_image(name)
-    limits = RunLimits.model_validate(body.model_dump(exclude={"input"}))
-    gate = request.app.state.services.gate
-    gate.check()
-    async for chunk in gate.stream(functions.run(record, tag, body.input, limits)):
+    async for chunk in await _admitted_run(name, body, request):
         if chunk.event == ChunkEvent.RESULT and isinstance(chunk.data, RunResult):
             return chunk.data
         if chunk.event == ChunkEvent.ERROR and isinstance(chunk.data, ErrorData):
@@ -134,10 +145,4 @@ async def run_function(name: Name, body: FunctionRunRequest, request: Request) -
 async def run_function_stream(
     name: Name, body: FunctionRunRequest, request: Request
 ) -> StreamingResponse:
-    functions = _functions(request)
-    record, tag = await functions.ready_image(name)
-    limits = RunLimits.model_validate(body.model_dump(exclude={"input"}))
-    gate = request.app.state.services.gate
-    gate.check()
-    return chunk_response(gate.stream(functions.run(record, tag, body.input, limits)),
-                          _format(request))
+    return chunk_response(await _admitted_run(name, body, request), _format(request))
