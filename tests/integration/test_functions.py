@@ -297,3 +297,11 @@ def test_redis_down_and_back(engine_ready: None, tmp_path_factory: pytest.TempPa
     finally:
         srv.stop()
         redis.stop()
+
+
+def test_list_offset_out_of_range_is_refused(server: Server) -> None:
+    """Found by the fuzz run: an offset past 64 bits made the store fail (500)."""
+    with server.client() as client:
+        response = client.get("/api/function", params={"offset": 2**96})
+    assert response.status_code == 422
+    assert "offset" in response.text

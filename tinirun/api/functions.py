@@ -30,6 +30,8 @@ from tinirun.runner.functions import FunctionService, detail_of, info_of
 from tinirun.runner.gate import Gate
 
 router = APIRouter()
+# Both stores take offsets as 64-bit integers; anything near that is no real page anyway.
+MAX_OFFSET = 1_000_000_000
 
 Name = Annotated[str, Path(pattern=FUNCTION_NAME_PATTERN, description="The function's name.")]
 
@@ -73,7 +75,7 @@ async def create_function(body: CreateFunctionRequest, request: Request) -> Stre
 async def list_functions(
     request: Request,
     response: Response,
-    offset: Annotated[int, Query(ge=0, description="Skip this many (by name).")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many (by name).")] = 0,
     limit: Annotated[int | None, Query(ge=1, le=10000,
                                        description="At most this many; default: all.")] = None,
 ) -> list[FunctionListItem]:
