@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
+from tinirun.dependencies import CARGO_VALUE_OPTIONS, CHECKERS, cargo_feature
 from tinirun.errors import InvalidRequestError
 from tinirun.languages import Language
 from tinirun.models import FileSpec
@@ -25,14 +26,18 @@ MAX_FILE_PATH_LENGTH = 255
 def validate_dependencies(language: Language, dependencies: Sequence[str] | None) -> list[str]:
     """Check each dependency and return the normalised list (the key of its image).
 
-    Entries may not start with `-` (they would reach the package manager as options), except
-    the options the language allows (rust's `--features` and friends, passed to `cargo add`).
+    Each entry is within the contract's characters and is a package name in the grammar of
+    the language's package manager (`tinirun.dependencies`): never a URL, path or option,
+    except the options the language allows (rust's `--features` and friends, passed to
+    `cargo add`, with the feature name that follows them).
     """
     if not dependencies:
         return []
     if len(dependencies) > MAX_DEPENDENCIES:
         raise InvalidRequestError(f"dependencies: at most {MAX_DEPENDENCIES} entries are allowed")
+    check = CHECKERS.get(language.dependency_manager)
     cleaned: list[str] = []
+    expects_value = False
     for raw in dependencies:
         dep = raw.strip()
         if not dep:
@@ -46,8 +51,11 @@ def validate_dependencies(language: Language, dependencies: Sequence[str] | None
                 raise InvalidRequestError(
                     f"Invalid dependency {dep!r}: character {char!r} is not allowed"
                 )
-        if dep.startswith("-"):
-            option = dep.split("=", 1)[0]
+        if expects_value:
+            _refuse(dep, cargo_feature(dep))
+            expects_value = False
+        elif dep.startswith("-"):
+            option, has_value, value = dep.partition("=")
             if option not in language.dependency_options:
                 raise InvalidRequestError(
                     f"Invalid dependency {dep!r}: options are not allowed for {language.name}"
@@ -57,10 +65,26 @@ def validate_dependencies(language: Language, dependencies: Sequence[str] | None
                         else ""
                     )
                 )
+            if option in CARGO_VALUE_OPTIONS:
+                if has_value:
+                    _refuse(dep, cargo_feature(value))
+                else:
+                    expects_value = True
+            elif has_value:
+                _refuse(dep, f"{option} takes no value")
+        elif check is not None:
+            _refuse(dep, check(dep))
         cleaned.append(dep)
+    if expects_value:
+        raise InvalidRequestError(f"Invalid dependency {cleaned[-1]!r}: a feature name must follow")
     if language.keep_dependency_order:
         return cleaned
     return sorted(set(cleaned))
+
+
+def _refuse(dep: str, reason: str | None) -> None:
+    if reason is not None:
+        raise InvalidRequestError(f"Invalid dependency {dep!r}: {reason}")
 
 
 def validate_files(files: Sequence[FileSpec] | None) -> list[tuple[str, bytes]]:

@@ -25,7 +25,7 @@ def test_rust_keeps_order_and_allows_features() -> None:
     assert validate_dependencies(RUST, deps) == deps
 
 
-@pytest.mark.parametrize("dep", ["pkg[extra]>=1.0", "@types/node@^20", "a~=1.2", "x<2", "git:z"])
+@pytest.mark.parametrize("dep", ["pkg[extra]>=1.0", "a~=1.2", "x<2", "a_b-c.d"])
 def test_allowed_characters(dep: str) -> None:
     assert validate_dependencies(PY, [dep]) == [dep]
 

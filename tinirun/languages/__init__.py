@@ -39,6 +39,8 @@ class Language:
     compile: str
     env: dict[str, str]
     install: str
+    # The package manager whose grammar a dependency follows (tinirun.dependencies).
+    dependency_manager: str
     dependency_options: tuple[str, ...]
     keep_dependency_order: bool
     function: FunctionSpec
@@ -75,6 +77,7 @@ def _load(folder: Path) -> Language:
         compile=data.get("compile", ""),
         env=dict(data.get("env", {})),
         install=deps["install"],
+        dependency_manager=deps.get("manager", ""),
         dependency_options=tuple(deps.get("options", [])),
         keep_dependency_order=bool(deps.get("keep_order", False)),
         function=FunctionSpec(
