@@ -5,7 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from tinirun.languages import LanguageName
 
@@ -21,6 +22,25 @@ MAX_FILES = 50
 RESULT_CAP_BYTES = 1024 * 1024
 # Default of RUNNER_MAX_STREAM_BYTES: stdout plus stderr one run may stream to its client.
 MAX_STREAM_BYTES = 16 * 1024 * 1024
+
+# The error type of text that UTF-8 cannot encode (the API answers 400 naming the field).
+NOT_ENCODABLE = "text_not_encodable"
+
+
+def _encodable(value: str) -> str:
+    """JSON may carry lone surrogates (`"\\ud800"`), which no file, stream or store can hold."""
+    try:
+        value.encode()
+    except UnicodeEncodeError as exc:
+        raise PydanticCustomError(
+            NOT_ENCODABLE, "text that cannot be encoded as UTF-8 (a lone surrogate at "
+            "character {index})", {"index": exc.start},
+        ) from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_encodable)]
+"""A string that can be written anywhere: every text field of a request is one."""
 
 Timeout = Annotated[
     int,
@@ -48,18 +68,18 @@ class FileSpec(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    path: str = Field(description="Relative path under ./files; no `.` or `..` components.")
-    content: str = Field(description="The file's content, base64.")
+    path: Text = Field(description="Relative path under ./files; no `.` or `..` components.")
+    content: Text = Field(description="The file's content, base64.")
 
 
 class RunRequest(RunLimits):
     """Body of POST /api/code/run."""
 
-    code: str
+    code: Text
     lang: LanguageName = Field(default=LanguageName("javascript"))
-    dependencies: list[str] | None = None
+    dependencies: list[Text] | None = None
     files: list[FileSpec] | None = Field(default=None, max_length=MAX_FILES)
-    stdin: str | None = Field(
+    stdin: Text | None = Field(
         default=None, description="Extension: text given to the program on standard input."
     )
 
@@ -235,12 +255,12 @@ class CreateFunctionRequest(BaseModel):
 class UpdateFunctionRequest(BaseModel):
     """Body of POST /api/function/{name}."""
 
-    code: str
-    description: str | None = None
-    dependencies: list[str] | None = None
+    code: Text
+    description: Text | None = None
+    dependencies: list[Text] | None = None
 
 
 class FunctionRunRequest(RunLimits):
     """Body of POST /api/function/{name}/run and /run/stream."""
 
-    input: str = ""
+    input: Text = ""

@@ -21,6 +21,8 @@ _DEPENDENCY_CHARS = re.compile(r"[A-Za-z0-9_\-./:@^~><=\[\]]")
 MAX_DEPENDENCIES = 100
 MAX_DEPENDENCY_LENGTH = 200
 MAX_FILE_PATH_LENGTH = 255
+# A file name's limit on Linux file systems, in bytes (a character may take up to four).
+MAX_PATH_COMPONENT_BYTES = 255
 
 
 def validate_dependencies(language: Language, dependencies: Sequence[str] | None) -> list[str]:
@@ -111,6 +113,12 @@ def validate_files(files: Sequence[FileSpec] | None) -> list[tuple[str, bytes]]:
             raise InvalidRequestError(
                 f"{where}: {path!r} has an empty, '.' or '..' component"
             )
+        for part in parts:
+            if len(part.encode()) > MAX_PATH_COMPONENT_BYTES:
+                raise InvalidRequestError(
+                    f"{where}: the component {part[:20]!r}... is longer than "
+                    f"{MAX_PATH_COMPONENT_BYTES} bytes in UTF-8"
+                )
         if PurePosixPath(path).name == "Dockerfile" or parts[0] == "Dockerfile":
             raise InvalidRequestError(f"{where}: {path!r} is not allowed")
         if path in seen:

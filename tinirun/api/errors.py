@@ -23,6 +23,7 @@ from tinirun.errors import (
     StoreUnavailableError,
     TinirunError,
 )
+from tinirun.models import NOT_ENCODABLE
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         message = validation_message(exc)
-        is_syntax = any(e.get("type") == "json_invalid" for e in exc.errors())
+        # Unparsable JSON and text no encoding can hold are bad input, not a schema mismatch.
+        is_syntax = any(e.get("type") in ("json_invalid", NOT_ENCODABLE) for e in exc.errors())
         return PlainTextResponse(message, status_code=400 if is_syntax else 422)
 
     @app.exception_handler(StarletteHTTPException)

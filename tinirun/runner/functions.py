@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import re
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -53,10 +54,13 @@ def now() -> str:
 
 
 def image_repo(name: str) -> str:
-    """Image repository of a function: lower-case (as Docker wants) plus a hash of the exact
-    name, since function names are case-sensitive."""
+    """Image repository of a function, valid for every name the API accepts: the name's
+    letters and digits in lower case, each run of anything else one `-` (Docker allows no
+    separator at either end, nor two kinds side by side), plus a hash of the exact name, since
+    names are case-sensitive and `a_b` and `a-b` are different functions."""
     digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"tinirun-fn-{name.lower()}-{digest}"
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return f"tinirun-fn-{slug}-{digest}" if slug else f"tinirun-fn-{digest}"
 
 
 def image_tag(name: str, version: int) -> str:
