@@ -149,6 +149,10 @@ SETTINGS: tuple[Setting, ...] = (
             "A pool not used for this long is retired.", _int_in(1, 7 * 86400)),
     Setting("RUNNER_PLAYGROUND", "playground", "true",
             "Serve the web playground at /.", _bool),
+    Setting("RUNNER_METRICS", "metrics", "true",
+            "Serve Prometheus metrics at /metrics.", _bool),
+    Setting("RUNNER_METRICS_PUBLIC", "metrics_public", "false",
+            "Serve /metrics without the API key (for a scraper on a private network).", _bool),
 )
 
 
@@ -177,6 +181,8 @@ class Config:
     pool_max_memory_mb: int = 4096
     pool_idle_seconds: int = 600
     playground: bool = True
+    metrics: bool = True
+    metrics_public: bool = False
     # RUNNER_IMAGE_<LANG>: an image to use as that language's runtime instead of building ours.
     image_overrides: dict[str, str] = field(default_factory=dict)
 

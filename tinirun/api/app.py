@@ -18,7 +18,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 
 from tinirun import __version__
-from tinirun.api import code, errors, functions
+from tinirun.api import code, errors, functions, ops
 from tinirun.api.auth import require_api_key
 from tinirun.api.middleware import ApiBodyMiddleware
 from tinirun.api.openapi import install_chunk_schema, install_docs
@@ -26,6 +26,7 @@ from tinirun.config import Config
 from tinirun.engine.container import Isolation
 from tinirun.engine.docker import Engine
 from tinirun.errors import EngineError
+from tinirun.metrics import Metrics
 from tinirun.playground import create_playground
 from tinirun.runner.functions import FunctionService
 from tinirun.runner.gate import Gate
@@ -50,6 +51,7 @@ class Services:
     store: Store
     functions: FunctionService
     housekeeper: Housekeeper
+    metrics: Metrics
 
     async def stop_runs(self) -> None:
         """At the shutdown deadline: runs still going end with a `docker` error, their
@@ -89,19 +91,23 @@ async def engine_cpus(engine: Engine) -> float | None:
 async def build_services(config: Config) -> Services:
     owner = installation_id(config.data_dir)
     engine = Engine()
+    metrics = Metrics()
     images = ImageManager(engine, config.base_image, config.image_overrides,
-                          config.extra_ca_bundle)
+                          config.extra_ca_bundle, metrics=metrics)
     isolation = Isolation(oci_runtime=config.oci_runtime, extra_labels={OWNER_LABEL: owner},
                           max_cpus=await engine_cpus(engine))
     pool = WarmPool(engine, PoolSettings(config.pool_size, config.pool_max_memory_mb,
                                          config.pool_idle_seconds))
     runner = Runner(engine, images, isolation, pool, max_stream_bytes=config.max_stream_bytes)
-    gate = Gate(config.max_concurrent_runs, config.queue_size)
+    gate = Gate(config.max_concurrent_runs, config.queue_size, metrics)
+    metrics.live.running = lambda: gate.running
+    metrics.live.waiting = lambda: gate.waiting
+    metrics.live.warm = pool.idle_by_image
     store = await open_store(config.redis_url, config.data_dir)
     functions = FunctionService(store, images, runner, labels={OWNER_LABEL: owner})
     housekeeper = Housekeeper(engine, images, functions, owner, config.dependency_image_max_age)
     return Services(engine=engine, images=images, runner=runner, gate=gate, store=store,
-                    functions=functions, housekeeper=housekeeper)
+                    functions=functions, housekeeper=housekeeper, metrics=metrics)
 
 
 async def check_engine(engine: Engine) -> bool:
@@ -128,6 +134,7 @@ def create_api(config: Config) -> FastAPI:
         redoc_url=None,
     )
     secured = [Depends(require_api_key)]
+    api.include_router(ops.router, tags=["service"])
     api.include_router(code.router, dependencies=secured, tags=["code"])
     api.include_router(functions.router, dependencies=secured, tags=["functions"])
     install_docs(api)
@@ -159,6 +166,8 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     api = create_api(config)
     api.state.config = config
     app.state.config = config
+    if config.metrics:
+        app.add_api_route("/metrics", ops.metrics, methods=["GET"], include_in_schema=False)
     app.mount("/api", ApiBodyMiddleware(api, config.max_body_bytes))
     if config.playground:
         app.mount("/", create_playground())

@@ -28,4 +28,6 @@ async def run_code(body: RunRequest, request: Request) -> StreamingResponse:
     prepared = services.runner.prepare(body)
     services.gate.check()
     fmt = stream_format(request.headers.get("accept"), request.app.state.config.default_stream)
-    return chunk_response(services.gate.stream(services.runner.run(prepared)), fmt)
+    run = services.metrics.observe_run(services.runner.run(prepared), prepared.language.name,
+                                       "code")
+    return chunk_response(services.gate.stream(run), fmt)

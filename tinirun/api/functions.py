@@ -53,9 +53,12 @@ async def _admitted_run(
     functions = _functions(request)
     record, tag = await functions.ready_image(name)
     limits = RunLimits.model_validate(body.model_dump(exclude={"input"}))
-    gate: Gate = request.app.state.services.gate
+    services = request.app.state.services
+    gate: Gate = services.gate
     gate.check()
-    return gate.stream(functions.run(record, tag, body.input, limits))
+    run = services.metrics.observe_run(functions.run(record, tag, body.input, limits),
+                                       record.lang, "function")
+    return gate.stream(run)
 
 
 @router.post(

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import time
 from collections.abc import AsyncIterator
 
 from tinirun.errors import BusyError
+from tinirun.metrics import Metrics
 from tinirun.models import Chunk, ChunkEvent, ErrorData, ErrorKind
 
 # How often a waiting run re-checks its place to tell the client.
@@ -19,9 +21,10 @@ STOPPED = "The service is shutting down: the run was stopped before it ended"
 class Gate:
     """Admission control shared by every kind of run."""
 
-    def __init__(self, slots: int, queue_size: int) -> None:
+    def __init__(self, slots: int, queue_size: int, metrics: Metrics | None = None) -> None:
         self.slots = slots
         self.queue_size = queue_size
+        self.metrics = metrics or Metrics()
         self.running = 0
         self.stopping = False
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
@@ -38,6 +41,7 @@ class Gate:
     def check(self) -> None:
         """Refuse at once when no slot is free and the queue is full."""
         if self.running >= self.slots and self.waiting >= self.queue_size:
+            self.metrics.record_rejected()
             raise BusyError(
                 f"Busy: {self.running} runs in progress and {self.waiting} waiting",
                 retry_after=max(1, self.waiting // max(1, self.slots)),
@@ -54,6 +58,7 @@ class Gate:
     async def stream(self, chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
         """`chunks`, once a slot is free; `info` chunks tell a waiting client its place.
         Callers `check()` first, while they can still answer 429."""
+        asked = time.monotonic()
         if self.running < self.slots and not self._waiters:
             self.running += 1
         else:
@@ -83,6 +88,7 @@ class Gate:
                 else:
                     waiter.cancel()
                 raise
+        self.metrics.record_queue_wait(time.monotonic() - asked)
         try:
             if self.stopping:
                 yield _stopped()

@@ -24,6 +24,7 @@ from tinirun.engine.container import PATH
 from tinirun.engine.docker import Engine
 from tinirun.errors import BuildError, EngineError
 from tinirun.languages import Language
+from tinirun.metrics import Metrics
 from tinirun.models import Chunk
 
 log = logging.getLogger(__name__)
@@ -151,8 +152,10 @@ class ImageManager:
         base_image: str = "debian:trixie-slim",
         overrides: dict[str, str] | None = None,
         extra_ca_bundle: Path | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.engine = engine
+        self.metrics = metrics or Metrics()
         self.base_image = base_image
         self.overrides = dict(overrides or {})
         self.extra_ca_bundle = extra_ca_bundle
@@ -270,11 +273,12 @@ class ImageManager:
                     yield item
             yield Chunk.info(f"Building {language.name} runtime image (once)...")
             context = _tar({"Dockerfile": language.dockerfile, "extra-ca.crt": self.ca_bundle()})
-            async for line in self.engine.build(
-                context, tag, labels={KIND_LABEL: "runtime", "tinirun.lang": language.name},
-                buildargs={"BASE": BASE_TAG},
-            ):
-                yield Chunk.debug(line)
+            with self.metrics.build("runtime"):
+                async for line in self.engine.build(
+                    context, tag, labels={KIND_LABEL: "runtime", "tinirun.lang": language.name},
+                    buildargs={"BASE": BASE_TAG},
+                ):
+                    yield Chunk.debug(line)
             yield ImageReady(tag)
 
     async def ensure_dependencies(
@@ -308,10 +312,12 @@ class ImageManager:
             ca = self.ca_bundle()
             dockerfile = dependency_dockerfile(runtime, language, dependencies, bool(ca))
             context = _tar({"Dockerfile": dockerfile, "ca.crt": ca})
-            async for line in self.engine.build(
-                context, tag, labels={KIND_LABEL: "dependencies", "tinirun.lang": language.name},
-            ):
-                yield Chunk.debug(line)
+            with self.metrics.build("dependencies"):
+                async for line in self.engine.build(
+                    context, tag,
+                    labels={KIND_LABEL: "dependencies", "tinirun.lang": language.name},
+                ):
+                    yield Chunk.debug(line)
             yield ImageReady(tag)
 
     async def build_function(
@@ -337,10 +343,11 @@ class ImageManager:
             files[f"app/{name}"] = content
         modes = {f"app/{spec.file}": 0o755}
         yield Chunk.info(f"Building function image {tag}...")
-        async for line in self.engine.build(
-            _tar(files, modes), tag, labels={KIND_LABEL: "function", **labels}
-        ):
-            yield Chunk.debug(line)
+        with self.metrics.build("function"):
+            async for line in self.engine.build(
+                _tar(files, modes), tag, labels={KIND_LABEL: "function", **labels}
+            ):
+                yield Chunk.debug(line)
         yield ImageReady(tag)
 
 

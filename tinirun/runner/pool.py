@@ -63,6 +63,10 @@ class WarmPool:
             [] if image is not None else list(self._pools.values()))
         return sum(len(p.idle) for p in pools)
 
+    def idle_by_image(self) -> dict[str, int]:
+        """Waiting containers per image (for the metrics)."""
+        return {image: len(pool.idle) for image, pool in self._pools.items()}
+
     def _reserved_mb(self) -> int:
         """Memory limits of the idle containers and of those being made."""
         return sum((len(p.idle) + p.filling) * p.memory_mb for p in self._pools.values())

@@ -1,0 +1,73 @@
+"""Routes for operators: `GET /api/health` (open) and `GET /metrics` (Prometheus).
+
+Health answers 200 when the Docker engine and the function store both answer, else 503
+naming what does not; it says nothing else (no versions, no addresses, no errors' text).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from tinirun.api.auth import HEADER, check_key
+from tinirun.metrics import CONTENT_TYPE
+
+# A health check must answer before the prober gives up (compose's timeout is 5 s).
+CHECK_TIMEOUT = 3.0
+
+router = APIRouter()
+
+Check = Literal["ok", "unreachable"]
+
+
+class Health(BaseModel):
+    """Whether the service can run code and keep functions."""
+
+    status: Literal["ok", "unavailable"]
+    engine: Check = Field(description="The Docker engine answers.")
+    store: Check = Field(description="The function store (Redis or the embedded one) answers.")
+    message: str | None = Field(default=None, description="What is down, when something is.")
+
+
+async def _answers(call: Awaitable[Any]) -> Check:
+    try:
+        await asyncio.wait_for(call, CHECK_TIMEOUT)
+    except Exception:  # whatever the reason, the prober learns only that it does not answer
+        return "unreachable"
+    return "ok"
+
+
+@router.get(
+    "/health", operation_id="health", summary="Health of the service (no key needed)",
+    responses={503: {"model": Health, "description": "The engine or the store does not answer"}},
+)
+async def health(request: Request) -> JSONResponse:
+    """200 when the Docker engine and the function store answer; 503 naming what does not."""
+    services = request.app.state.services
+    engine, store = await asyncio.gather(_answers(services.engine.ping()),
+                                         _answers(services.store.ping()))
+    down = [name for name, check in (("engine", engine), ("store", store)) if check != "ok"]
+    body = Health(status="unavailable" if down else "ok", engine=engine, store=store,
+                  message=" and ".join(f"the {d} does not answer" for d in down) or None)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=503 if down else 200)
+
+
+def given_key(request: Request) -> str | None:
+    """The key in X-Runner-Api-Key, or in `Authorization: Bearer` (as scrapers send it)."""
+    key = request.headers.get(HEADER)
+    if key is not None:
+        return key
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+async def metrics(request: Request) -> Response:
+    config = request.app.state.config
+    if not config.metrics_public and not check_key(config.api_key, given_key(request)):
+        return PlainTextResponse("Unauthorized", status_code=401)
+    return Response(request.app.state.services.metrics.render(), media_type=CONTENT_TYPE)
