@@ -38,7 +38,7 @@ def test_image_runs_as_a_non_root_user_with_a_health_check(stack: Stack) -> None
                   SERVICE_IMAGE]).stdout
     image = json.loads(config)
     assert image["User"] == "10001:10001"
-    assert "/api/openapi.json" in " ".join(image["Healthcheck"]["Test"])
+    assert "/api/health" in " ".join(image["Healthcheck"]["Test"])
     # The stack waited for this health check to pass; the socket's group was added.
     state = stack.inspect("tinirun")
     assert state["State"]["Health"]["Status"] == "healthy"
