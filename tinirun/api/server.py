@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from tinirun.api.app import create_app
 from tinirun.config import Config
+from tinirun.datadir import DataDirLock
 
 # The contract's levels, mapped to Python's (trace is debug with more detail).
 LEVELS = {"trace": logging.DEBUG, "debug": logging.DEBUG, "info": logging.INFO,
@@ -60,9 +61,19 @@ class GracefulServer(uvicorn.Server):
 
 
 def serve(config: Config) -> None:
+    """Serve until SIGTERM or SIGINT. DataDirInUseError, before anything else is touched,
+    when another service holds the data directory."""
     level = LEVELS[config.log_level]
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("tinirun").setLevel(min(level, logging.INFO))
+    lock = DataDirLock.acquire(config.data_dir, f"http://{config.host}:{config.port}")
+    try:
+        _serve_locked(config, level)
+    finally:
+        lock.release()
+
+
+def _serve_locked(config: Config, level: int) -> None:
     app = create_app(config)
     settings = uvicorn.Config(
         app,

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from tinirun.cli._output import EXIT_OK, EXIT_USAGE, Style, error, examples
+from tinirun.cli._output import EXIT_OK, EXIT_SERVICE, EXIT_USAGE, Style, error, examples
 from tinirun.config import Config, ConfigError
 from tinirun.languages import all_languages
 
@@ -61,8 +61,13 @@ def serve_command(args: argparse.Namespace) -> int:
         error(str(exc))
         return EXIT_USAGE
     from tinirun.api.server import serve
+    from tinirun.datadir import DataDirInUseError
 
-    serve(config)
+    try:
+        serve(config)
+    except DataDirInUseError as exc:
+        error(str(exc))
+        return EXIT_SERVICE
     return EXIT_OK
 
 
