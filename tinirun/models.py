@@ -176,11 +176,12 @@ class Chunk(BaseModel):
 
 # --- Functions --------------------------------------------------------------------------------
 
-FUNCTION_NAME_PATTERN = r"^[A-Za-z_-]{1,50}$"
+# The original's names are letters, `_` and `-`; digits are our additive extension.
+FUNCTION_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,50}$"
 FunctionName = Annotated[
     str,
     Field(pattern=FUNCTION_NAME_PATTERN, min_length=1, max_length=50,
-          description="1 to 50 letters, `_` or `-`."),
+          description="1 to 50 letters, digits, `_` or `-`."),
 ]
 
 
@@ -246,10 +247,16 @@ class FunctionListItem(BaseModel):
 
 
 class CreateFunctionRequest(BaseModel):
-    """Body of POST /api/function."""
+    """Body of POST /api/function. Without `code` the function starts as its language's
+    sample; with it, it is built once with that code (an extension of the original's)."""
 
     name: FunctionName
     language: LanguageName
+    code: str | None = Field(default=None, description="Extension: the function's code "
+                             "(default: the language's sample).")
+    description: str | None = Field(default=None, description="Extension: what it does.")
+    dependencies: list[str] | None = Field(default=None, description="Extension: packages to "
+                                           "install, as for one-off runs.")
 
 
 class UpdateFunctionRequest(BaseModel):

@@ -23,7 +23,7 @@ from tinirun.errors import (
     StoreUnavailableError,
     TinirunError,
 )
-from tinirun.models import NOT_ENCODABLE
+from tinirun.models import NOT_ENCODABLE, ErrorKind
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,14 @@ STATUS: dict[type[TinirunError], int] = {
     BusyError: 429,
     StoreUnavailableError: 503,
     EngineError: 502,
+}
+
+
+# A run answered as one JSON object (`?stream=false`) that could not start: its status.
+ERROR_KIND_STATUS: dict[ErrorKind, int] = {
+    ErrorKind.BUILD_FAILED: 400,  # the user's dependencies did not install
+    ErrorKind.DOCKER: 503,
+    ErrorKind.FUNCTION_IMAGE_NOT_FOUND: 400,
 }
 
 

@@ -64,13 +64,14 @@ async def _admitted_run(
 @router.post(
     "/function", operation_id="create_function", summary="Create a function",
     response_class=StreamingResponse,
-    responses=stream_responses("The build of the language's sample function."),
+    responses=stream_responses("The build of the function's image."),
 )
 async def create_function(body: CreateFunctionRequest, request: Request) -> StreamingResponse:
-    """Stores the function with its language's sample code and streams the image build.
-    400 when the name exists."""
+    """Stores the function (its `code`, `description` and `dependencies` when given, else its
+    language's sample code) and streams the image build. 400 when the name exists."""
     functions = _functions(request)
-    record = await functions.create(body.name, body.language.value)
+    record = await functions.create(body.name, body.language.value, body.code,
+                                    body.description, body.dependencies)
     return chunk_response(functions.build(record), _format(request))
 
 

@@ -44,7 +44,8 @@ async def _answers(call: Awaitable[Any]) -> Check:
 
 @router.get(
     "/health", operation_id="health", summary="Health of the service (no key needed)",
-    responses={503: {"model": Health, "description": "The engine or the store does not answer"}},
+    responses={200: {"model": Health, "description": "The engine and the store answer"},
+               503: {"model": Health, "description": "The engine or the store does not answer"}},
 )
 async def health(request: Request) -> JSONResponse:
     """200 when the Docker engine and the function store answer; 503 naming what does not."""

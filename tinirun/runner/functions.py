@@ -126,13 +126,18 @@ class FunctionService:
 
     # --- writing ------------------------------------------------------------------------------
 
-    async def create(self, name: str, lang: str) -> FunctionRecord:
-        """Store a new function with its language's sample code, status `building`."""
+    async def create(self, name: str, lang: str, code: str | None = None,
+                     description: str | None = None,
+                     dependencies: Sequence[str] | None = None) -> FunctionRecord:
+        """Store a new function, status `building`: with `code`, or its language's sample."""
         language = get_language(lang)
+        deps = validate_dependencies(language, dependencies)
         stamp = now()
         record = FunctionRecord(
-            name=name, lang=language.name, code=language.sample_code, status=dict(BUILDING),
-            created_at=stamp, updated_at=stamp, version=1,
+            name=name, lang=language.name,
+            code=language.sample_code if code is None else code, status=dict(BUILDING),
+            created_at=stamp, updated_at=stamp, version=1, description=description,
+            dependencies=deps,
         )
         await self.store.create(record)
         return record

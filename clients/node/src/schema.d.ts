@@ -42,8 +42,8 @@ export interface paths {
         put?: never;
         /**
          * Create a function
-         * @description Stores the function with its language's sample code and streams the image build.
-         *     400 when the name exists.
+         * @description Stores the function (its `code`, `description` and `dependencies` when given, else its
+         *     language's sample code) and streams the image build. 400 when the name exists.
          */
         post: operations["create_function"];
         delete?: never;
@@ -147,6 +147,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Health of the service (no key needed)
+         * @description 200 when the Docker engine and the function store answer; 503 naming what does not.
+         */
+        get: operations["health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -167,13 +187,29 @@ export interface components {
         ChunkEvent: "info" | "debug" | "stdout" | "stderr" | "result" | "error";
         /**
          * CreateFunctionRequest
-         * @description Body of POST /api/function.
+         * @description Body of POST /api/function. Without `code` the function starts as its language's
+         *     sample; with it, it is built once with that code (an extension of the original's).
          */
         CreateFunctionRequest: {
+            /**
+             * Code
+             * @description Extension: the function's code (default: the language's sample).
+             */
+            code?: string | null;
+            /**
+             * Dependencies
+             * @description Extension: packages to install, as for one-off runs.
+             */
+            dependencies?: string[] | null;
+            /**
+             * Description
+             * @description Extension: what it does.
+             */
+            description?: string | null;
             language: components["schemas"]["LanguageName"];
             /**
              * Name
-             * @description 1 to 50 letters, `_` or `-`.
+             * @description 1 to 50 letters, digits, `_` or `-`.
              */
             name: string;
         };
@@ -183,15 +219,9 @@ export interface components {
          */
         ErrorData: {
             error: components["schemas"]["ErrorKind"];
-            /**
-             * Image Tag
-             * @default null
-             */
+            /** Image Tag */
             image_tag?: string | null;
-            /**
-             * Logs
-             * @default null
-             */
+            /** Logs */
             logs?: string | null;
             /** Message */
             message: string;
@@ -296,6 +326,34 @@ export interface components {
              * @default 60
              */
             timeout?: number;
+        };
+        /**
+         * Health
+         * @description Whether the service can run code and keep functions.
+         */
+        Health: {
+            /**
+             * Engine
+             * @description The Docker engine answers.
+             * @enum {string}
+             */
+            engine: "ok" | "unreachable";
+            /**
+             * Message
+             * @description What is down, when something is.
+             */
+            message?: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "unavailable";
+            /**
+             * Store
+             * @description The function store (Redis or the embedded one) answers.
+             * @enum {string}
+             */
+            store: "ok" | "unreachable";
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -465,7 +523,10 @@ export type $defs = Record<string, never>;
 export interface operations {
     run_code: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Extension: `false` answers with one JSON object once the run ends — its result (200), or the error data (400 for a failed install of the dependencies, 503 for the engine) — instead of a stream. */
+                stream?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -476,22 +537,25 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The run as a stream of chunks. NDJSON by default (one Chunk per line); SSE with `Accept: text/event-stream` (one `data:` line per Chunk). The last chunk is one `result` or one `error`. */
+            /** @description The run as a stream of chunks; with `stream=false`, its result as one JSON object. NDJSON by default (one Chunk per line); SSE with `Accept: text/event-stream` (one `data:` line per Chunk). The last chunk is one `result` or one `error`. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["RunResult"];
                     "application/x-ndjson": string;
                     "text/event-stream": string;
                 };
             };
-            /** @description Invalid dependency or file (message names it) */
+            /** @description Invalid dependency or file (message names it); with `stream=false`, also a failed install of the dependencies (`build_failed` error data, with the install's log) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorData"];
+                };
             };
             /** @description Missing or wrong X-Runner-Api-Key */
             401: {
@@ -513,6 +577,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description With `stream=false`: the Docker engine failed (`docker` error data) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorData"];
+                };
             };
         };
     };
@@ -563,7 +636,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The build of the language's sample function. NDJSON by default (one Chunk per line); SSE with `Accept: text/event-stream` (one `data:` line per Chunk). The last chunk is one `result` or one `error`. */
+            /** @description The build of the function's image. NDJSON by default (one Chunk per line); SSE with `Accept: text/event-stream` (one `data:` line per Chunk). The last chunk is one `result` or one `error`. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -891,6 +964,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    health: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The engine and the store answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description The engine or the store does not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
             };
         };
     };
