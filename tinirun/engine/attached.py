@@ -11,16 +11,10 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import aiodocker
-import aiohttp
+from typing import Any, Protocol
 
 from tinirun.engine.errors import engine_errors
 from tinirun.errors import EngineError
-
-if TYPE_CHECKING:
-    from tinirun.engine.docker import Engine
 
 # After a kill, how long to wait for the container to report its exit.
 EXIT_GRACE = 10.0
@@ -70,21 +64,50 @@ def memory_peak(container_id: str) -> int | None:
     return None
 
 
+class Lifecycle(Protocol):
+    """What an attached container asks of the engine adapter that made it. The adapter
+    (`docker.Engine`) implements it; this module does not import the adapter, and the unit
+    tests give a fake here (the seam of the fast suite)."""
+
+    async def update_limits(self, container_id: str, memory: int, nano_cpus: int) -> None: ...
+
+    async def wait(self, container_id: str) -> int | None: ...
+
+    async def oom_killed(self, container_id: str) -> bool: ...
+
+    async def kill(self, container_id: str) -> None: ...
+
+    async def kill_signals(self, container_id: str, since: float) -> list[str]: ...
+
+    def remove_soon(self, container_id: str) -> None: ...
+
+
+class Channel(Protocol):
+    """The attach connection of one container: its stdin, stdout and stderr."""
+
+    @property
+    def open(self) -> bool: ...
+
+    async def write(self, data: bytes) -> None: ...
+
+    def close_input(self) -> None: ...
+
+    async def read(self) -> Output | None: ...
+
+    def close(self) -> None: ...
+
+
 class Attached:
     """A created, attached and started container, waiting for input. Single use."""
 
-    def __init__(self, engine: Engine, container: Any, stream: Any,
+    def __init__(self, engine: Lifecycle, container_id: str, channel: Channel,
                  config: dict[str, Any]) -> None:
         self.engine = engine
-        self.container = container
-        self.stream = stream
+        self.id = container_id
+        self.channel = channel
         self.config = config
         self.created = time.monotonic()
         self._used = False
-
-    @property
-    def id(self) -> str:
-        return str(self.container.id)
 
     @property
     def memory(self) -> int:
@@ -98,24 +121,17 @@ class Attached:
     def alive(self) -> bool:
         """Whether the attach connection is still open: a container killed from outside
         (an engine restart, `docker kill`) has lost it and can take no input."""
-        response = self.stream._resp
-        connection = response.connection if response is not None else None
-        transport = connection.transport if connection is not None else None
-        return transport is not None and not transport.is_closing()
+        return self.channel.open
 
     async def update_limits(self, memory: int, nano_cpus: int) -> None:
         """Change memory (and swap, kept equal) and CPU quota before the program starts."""
-        with engine_errors():
-            await self.engine.docker._query_json(
-                f"containers/{self.id}/update", method="POST",
-                data={"Memory": memory, "MemorySwap": memory, "NanoCpus": nano_cpus},
-            )
+        await self.engine.update_limits(self.id, memory, nano_cpus)
 
     def discard(self) -> None:
         """Close the streams and remove the container (in the background)."""
         self._used = True
         with contextlib.suppress(Exception):
-            _close(self.stream)
+            self.channel.close()
         self.engine.remove_soon(self.id)
 
     async def feed(self, stdin: bytes, time_limit: float) -> AsyncIterator[Output | Exit]:
@@ -134,8 +150,8 @@ class Attached:
         async def kill_at_deadline() -> None:
             await asyncio.sleep(time_limit)
             timed_out.set()
-            with contextlib.suppress(aiodocker.DockerError, aiohttp.ClientError, OSError):
-                await self.container.kill(signal="SIGKILL")
+            with contextlib.suppress(EngineError):
+                await self.engine.kill(self.id)
 
         # The cgroup goes with the container: keep the high-water mark read while it runs.
         peak: int | None = None
@@ -149,58 +165,41 @@ class Attached:
         watchdog = asyncio.create_task(kill_at_deadline())
         watcher = asyncio.create_task(watch_memory())
         try:
+            if not self.alive:
+                raise EngineError("The container's streams were closed before the run")
             with engine_errors():
-                if not self.alive:
-                    raise EngineError("The container's streams were closed before the run")
                 if stdin:
-                    await self.stream.write_in(stdin)
-                _close_stdin(self.stream)
+                    await self.channel.write(stdin)
+                self.channel.close_input()
                 while True:
-                    message = await self.stream.read_out()
+                    message = await self.channel.read()
                     if message is None:
                         peak = memory_peak(self.id) or peak
                         break
-                    yield Output(message.stream, message.data)
-                status = await asyncio.wait_for(self.container.wait(), time_limit + EXIT_GRACE)
-                code = status.get("StatusCode")
-                oom = False
-                if code == KILLED and not timed_out.is_set():
-                    state = (await self.container.show()).get("State", {})
-                    oom = bool(state.get("OOMKilled"))
-                if code is not None and code > 128 and not oom and not timed_out.is_set() and (
-                    await self.engine.kill_signals(self.id, fed_at)
-                ):
-                    # Killed by a signal we did not send: the run did not end, it was ended.
-                    raise EngineError("The Docker engine stopped the container before the "
-                                      "program ended")
+                    yield message
+            # The output ended: the program has exited (or closed its streams and goes on
+            # until its deadline). The engine's wait answers with its exit code.
+            code = await asyncio.wait_for(self.engine.wait(self.id), time_limit + EXIT_GRACE)
             killed = timed_out.is_set()
+            oom = code == KILLED and not killed and await self.engine.oom_killed(self.id)
+            if code is not None and code > 128 and not oom and not killed and (
+                await self.engine.kill_signals(self.id, fed_at)
+            ):
+                # Killed by a signal we did not send: the run did not end, it was ended.
+                raise EngineError("The Docker engine stopped the container before the "
+                                  "program ended")
             yield Exit(
-                exit_code=None if killed or code is None else int(code),
+                exit_code=None if killed or code is None else code,
                 timed_out=killed,
                 oom_killed=oom,
                 duration_ms=int((time.monotonic() - started) * 1000),
                 memory_peak_bytes=peak,
             )
+        except TimeoutError as exc:
+            raise EngineError("The Docker engine did not report the container's exit") from exc
         finally:
             watchdog.cancel()
             watcher.cancel()
             with contextlib.suppress(Exception):
-                _close(self.stream)
+                self.channel.close()
             self.engine.remove_soon(self.id)
-
-
-def _close_stdin(stream: Any) -> None:
-    """Half-close the attach connection so the program sees end of input."""
-    response = stream._resp
-    transport = response.connection.transport if response and response.connection else None
-    if transport is not None and transport.can_write_eof():
-        transport.write_eof()
-
-
-def _close(stream: Any) -> None:
-    # aiodocker's Stream.close() is a coroutine with no await inside; close the response
-    # directly so this also works from synchronous cleanup.
-    response = stream._resp
-    if response is not None:
-        response.close()
-    stream._closed = True

@@ -13,12 +13,14 @@ import json
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiodocker
 import aiohttp
 
+from tinirun.engine import _aiodocker
 from tinirun.engine.attached import Attached, Exit, Output
 from tinirun.engine.errors import engine_error as _engine_error
 from tinirun.engine.errors import engine_errors as _engine_errors
@@ -36,12 +38,38 @@ REQUEST_TIMEOUT = 30.0
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+class AttachChannel:
+    """A container's attach connection (aiodocker's Stream) as `attached.Channel`."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    @property
+    def open(self) -> bool:
+        return _aiodocker.attach_open(self.stream)
+
+    async def write(self, data: bytes) -> None:
+        await self.stream.write_in(data)
+
+    def close_input(self) -> None:
+        _aiodocker.close_stdin(self.stream)
+
+    async def read(self) -> Output | None:
+        message = await self.stream.read_out()
+        return None if message is None else Output(message.stream, message.data)
+
+    def close(self) -> None:
+        _aiodocker.close_attach(self.stream)
+
+
 class Engine:
     """The service's handle on one Docker engine, created in the app's lifespan."""
 
     def __init__(self, url: str | None = None) -> None:
         self._url = url
         self._docker: aiodocker.Docker | None = None
+        # Engine API requests made, by kind (the bench prints them per run).
+        self.calls: Counter[str] = Counter()
         # Removals still under way; held here so a hung-up run's cleanup is not collected.
         self._cleanups: set[asyncio.Task[None]] = set()
 
@@ -108,8 +136,8 @@ class Engine:
         repo, _, tag = ref.partition(":")
         params = {"fromSrc": "-", "repo": repo, "tag": tag or "latest", "changes": change}
         with _engine_errors():
-            async with self.docker._query(
-                "images/create",
+            async with _aiodocker.raw_request(
+                self.docker, "images/create",
                 method="POST",
                 params=params,
                 data=tarball,
@@ -190,10 +218,11 @@ class Engine:
             containers = await self.docker.containers.list(
                 all=True, filters=json.dumps({"label": [label]})
             )
-        return [dict(c._container) for c in containers]
+        return [_aiodocker.container_data(c) for c in containers]
 
     async def remove_container(self, container_id: str) -> None:
         """Kill and remove a container; quiet when it is already gone."""
+        self.calls["remove"] += 1
         try:
             await asyncio.wait_for(
                 self.docker.containers.container(container_id).delete(force=True, v=True),
@@ -209,11 +238,12 @@ class Engine:
         """The signals the engine sent the container since `since` (epoch seconds), from its
         event log: how to tell a run stopped from outside (the engine shutting down, an
         administrator's `docker stop`) from a program that died of a signal on its own."""
+        self.calls["events"] += 1
         params = {"since": f"{since:.9f}", "until": f"{time.time():.9f}",
                   "filters": json.dumps({"container": [container_id], "event": ["kill"]})}
         with _engine_errors():
-            async with self.docker._query(
-                "events", method="GET", params=params,
+            async with _aiodocker.raw_request(
+                self.docker, "events", method="GET", params=params,
                 timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
             ) as response:
                 body = await response.read()
@@ -222,6 +252,39 @@ class Engine:
             with contextlib.suppress(ValueError, AttributeError):
                 signals.append(str(json.loads(line)["Actor"]["Attributes"].get("signal", "")))
         return signals
+
+    async def update_limits(self, container_id: str, memory: int, nano_cpus: int) -> None:
+        """Change a container's memory (and swap, kept equal) and CPU quota."""
+        self.calls["update"] += 1
+        body = json.dumps({"Memory": memory, "MemorySwap": memory, "NanoCpus": nano_cpus})
+        with _engine_errors():
+            async with _aiodocker.raw_request(
+                self.docker, f"containers/{container_id}/update", method="POST", data=body,
+                headers={"Content-Type": "application/json"},
+                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
+            ) as response:
+                await response.read()
+
+    async def wait(self, container_id: str) -> int | None:
+        """Wait for the container to stop; its exit code (None if the engine gives none)."""
+        self.calls["wait"] += 1
+        with _engine_errors():
+            status = await self.docker.containers.container(container_id).wait()
+        code = status.get("StatusCode")
+        return None if code is None else int(code)
+
+    async def oom_killed(self, container_id: str) -> bool:
+        """Whether the kernel's OOM killer ended the container (from its inspect)."""
+        self.calls["inspect"] += 1
+        with _engine_errors():
+            data = await self.docker.containers.container(container_id).show()
+        return bool((data.get("State") or {}).get("OOMKilled"))
+
+    async def kill(self, container_id: str) -> None:
+        """SIGKILL the container."""
+        self.calls["kill"] += 1
+        with _engine_errors():
+            await self.docker.containers.container(container_id).kill(signal="SIGKILL")
 
     def remove_soon(self, container_id: str) -> None:
         """Remove a container in the background (off the run's critical path); tracked so that
@@ -238,16 +301,18 @@ class Engine:
         container_id: str | None = None
         try:
             with _engine_errors():
+                self.calls["create"] += 1
                 container = await self.docker.containers.create(config=config)
                 container_id = container.id
-                stream = container.attach(stdout=True, stderr=True, stdin=True, logs=False)
-                await stream._init()
+                self.calls["attach"] += 1
+                stream = await _aiodocker.open_attach(container)
+                self.calls["start"] += 1
                 await container.start()
         except BaseException:
             if container_id is not None:
                 self.remove_soon(container_id)
             raise
-        return Attached(self, container, stream, config)
+        return Attached(self, container_id, AttachChannel(stream), config)
 
     async def run(
         self, config: dict[str, Any], stdin: bytes, time_limit: float
