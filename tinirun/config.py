@@ -15,6 +15,7 @@ from typing import Any
 import platformdirs
 
 from tinirun.languages import all_languages
+from tinirun.models import MAX_STREAM_BYTES
 
 
 class ConfigError(Exception):
@@ -129,7 +130,7 @@ SETTINGS: tuple[Setting, ...] = (
             _int_in(60, 10 * 365 * 86400)),
     Setting("RUNNER_MAX_BODY_BYTES", "max_body_bytes", str(16 * 1024 * 1024),
             "Largest request body accepted (413 beyond).", _int_in(1024, 1024 * 1024 * 1024)),
-    Setting("RUNNER_MAX_STREAM_BYTES", "max_stream_bytes", str(16 * 1024 * 1024),
+    Setting("RUNNER_MAX_STREAM_BYTES", "max_stream_bytes", str(MAX_STREAM_BYTES),
             "Bytes of stdout plus stderr one run may stream; past it output is dropped, the "
             "program goes on and the result says truncated.", _int_in(1024, 1 << 40)),
     Setting("RUNNER_SHUTDOWN_GRACE", "shutdown_grace", "30",
@@ -156,33 +157,46 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+def _default(name: str) -> Any:
+    """The dataclass default of field `name`: its setting's default, parsed (written once, in
+    SETTINGS)."""
+    setting = next(s for s in SETTINGS if s.field == name)
+    default = setting.default
+    assert default is not None, f"{setting.env} is required: it has no default"
+
+    def make() -> Any:
+        return setting.parse(default() if callable(default) else default)
+
+    return field(default_factory=make)
+
+
 @dataclass(frozen=True)
 class Config:
-    """Every setting of the service, typed."""
+    """Every setting of the service, typed; defaults come from SETTINGS."""
 
     api_key: str
-    redis_url: str | None = None
-    host: str = "127.0.0.1"
-    port: int = 8082
-    log_level: str = "warn"
-    cleanup_interval: int = 300
-    data_dir: Path = field(default_factory=lambda: Path(_default_data_dir()))
-    default_stream: str = "ndjson"
-    extra_ca_bundle: Path | None = None
-    base_image: str = "debian:trixie-slim"
-    oci_runtime: str | None = None
-    dependency_image_max_age: int = 604800
-    max_body_bytes: int = 16 * 1024 * 1024
-    max_stream_bytes: int = 16 * 1024 * 1024
-    shutdown_grace: int = 30
-    max_concurrent_runs: int = int(_default_workers())
-    queue_size: int = 64
-    pool_size: int = 2
-    pool_max_memory_mb: int = 4096
-    pool_idle_seconds: int = 600
-    playground: bool = True
-    metrics: bool = True
-    metrics_public: bool = False
+    redis_url: str | None = _default("redis_url")
+    host: str = _default("host")
+    port: int = _default("port")
+    log_level: str = _default("log_level")
+    cleanup_interval: int = _default("cleanup_interval")
+    data_dir: Path = _default("data_dir")
+    default_stream: str = _default("default_stream")
+    extra_ca_bundle: Path | None = _default("extra_ca_bundle")
+    base_image: str = _default("base_image")
+    oci_runtime: str | None = _default("oci_runtime")
+    dependency_image_max_age: int = _default("dependency_image_max_age")
+    max_body_bytes: int = _default("max_body_bytes")
+    max_stream_bytes: int = _default("max_stream_bytes")
+    shutdown_grace: int = _default("shutdown_grace")
+    max_concurrent_runs: int = _default("max_concurrent_runs")
+    queue_size: int = _default("queue_size")
+    pool_size: int = _default("pool_size")
+    pool_max_memory_mb: int = _default("pool_max_memory_mb")
+    pool_idle_seconds: int = _default("pool_idle_seconds")
+    playground: bool = _default("playground")
+    metrics: bool = _default("metrics")
+    metrics_public: bool = _default("metrics_public")
     # RUNNER_IMAGE_<LANG>: an image to use as that language's runtime instead of building ours.
     image_overrides: dict[str, str] = field(default_factory=dict)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import Request, Security
+from fastapi import Security
 from fastapi.security import APIKeyHeader
+
+from tinirun.api.deps import ConfigDep
 
 HEADER = "X-Runner-Api-Key"
 
@@ -21,8 +23,8 @@ def check_key(expected: str, given: str | None) -> bool:
 
 
 async def require_api_key(
-    request: Request, given: str | None = Security(api_key_scheme)
+    config: ConfigDep, given: str | None = Security(api_key_scheme)
 ) -> None:
     """Route dependency: refuses the request unless it carries the service's key."""
-    if not check_key(request.app.state.config.api_key, given):
+    if not check_key(config.api_key, given):
         raise UnauthorizedError()

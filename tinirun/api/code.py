@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from starlette.responses import Response
 
+from tinirun.api.deps import ServicesDep, StreamKind
 from tinirun.api.oneshot import one_shot
 from tinirun.api.openapi import stream_responses
-from tinirun.api.streaming import chunk_response, stream_format
+from tinirun.api.streaming import chunk_response
 from tinirun.models import ErrorData, RunRequest, RunResult
 
 router = APIRouter()
@@ -50,6 +51,8 @@ def _responses() -> dict[int | str, dict[str, Any]]:
 async def run_code(
     body: Annotated[RunRequest, Body(openapi_examples=EXAMPLES)],
     request: Request,
+    services: ServicesDep,
+    fmt: StreamKind,
     stream: Annotated[bool, Query(
         description="Extension: `false` answers with one JSON object once the run ends — its "
                     "result (200), or the error data (400 for a failed install of the "
@@ -59,12 +62,10 @@ async def run_code(
 
     Dependencies are installed once into an image that later runs with the same list reuse.
     """
-    services = request.app.state.services
     prepared = services.runner.prepare(body)
     services.gate.check()
     run = services.gate.stream(services.metrics.observe_run(
         services.runner.run(prepared), prepared.language.name, "code"))
     if not stream:
         return await one_shot(run, request)
-    fmt = stream_format(request.headers.get("accept"), request.app.state.config.default_stream)
     return chunk_response(run, fmt)

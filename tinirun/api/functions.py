@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from starlette.responses import Response, StreamingResponse
 
+from tinirun.api.deps import ServicesDep, StreamKind
 from tinirun.api.openapi import stream_responses
-from tinirun.api.streaming import chunk_response, stream_format
+from tinirun.api.streaming import chunk_response
 from tinirun.errors import EngineError, FunctionNotReadyError
 from tinirun.models import (
     FUNCTION_NAME_PATTERN,
@@ -26,8 +27,7 @@ from tinirun.models import (
     RunResult,
     UpdateFunctionRequest,
 )
-from tinirun.runner.functions import FunctionService, detail_of, info_of
-from tinirun.runner.gate import Gate
+from tinirun.runner.functions import detail_of, info_of
 
 router = APIRouter()
 # Both stores take offsets as 64-bit integers; anything near that is no real page anyway.
@@ -36,25 +36,15 @@ MAX_OFFSET = 1_000_000_000
 Name = Annotated[str, Path(pattern=FUNCTION_NAME_PATTERN, description="The function's name.")]
 
 
-def _functions(request: Request) -> FunctionService:
-    service: FunctionService = request.app.state.services.functions
-    return service
-
-
-def _format(request: Request) -> str:
-    return stream_format(request.headers.get("accept"), request.app.state.config.default_stream)
-
-
 async def _admitted_run(
-    name: str, body: FunctionRunRequest, request: Request
+    name: str, body: FunctionRunRequest, services: ServicesDep
 ) -> AsyncIterator[Chunk]:
     """A run of the function's ready image, admitted by the gate (404, 400 "Function not
     ready" or 429 are raised here, before any answer starts)."""
-    functions = _functions(request)
+    functions = services.functions
     record, tag = await functions.ready_image(name)
     limits = RunLimits.model_validate(body.model_dump(exclude={"input"}))
-    services = request.app.state.services
-    gate: Gate = services.gate
+    gate = services.gate
     gate.check()
     run = services.metrics.observe_run(functions.run(record, tag, body.input, limits),
                                        record.lang, "function")
@@ -66,18 +56,20 @@ async def _admitted_run(
     response_class=StreamingResponse,
     responses=stream_responses("The build of the function's image."),
 )
-async def create_function(body: CreateFunctionRequest, request: Request) -> StreamingResponse:
+async def create_function(
+    body: CreateFunctionRequest, services: ServicesDep, fmt: StreamKind
+) -> StreamingResponse:
     """Stores the function (its `code`, `description` and `dependencies` when given, else its
     language's sample code) and streams the image build. 400 when the name exists."""
-    functions = _functions(request)
+    functions = services.functions
     record = await functions.create(body.name, body.language.value, body.code,
                                     body.description, body.dependencies)
-    return chunk_response(functions.build(record), _format(request))
+    return chunk_response(functions.build(record), fmt)
 
 
 @router.get("/function", operation_id="list_functions", summary="List functions")
 async def list_functions(
-    request: Request,
+    services: ServicesDep,
     response: Response,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many (by name).")] = 0,
     limit: Annotated[int | None, Query(ge=1, le=10000,
@@ -85,7 +77,7 @@ async def list_functions(
 ) -> list[FunctionListItem]:
     """Every function by name (all of them unless `limit` is given; X-Total-Count says how
     many there are)."""
-    functions = _functions(request)
+    functions = services.functions
     records = await functions.list(offset, limit)
     response.headers["X-Total-Count"] = str(await functions.store.count())
     return [FunctionListItem(name=r.name, info=info_of(r)) for r in records]
@@ -93,14 +85,14 @@ async def list_functions(
 
 @router.get("/function/{name}/info", operation_id="get_function", summary="Function info",
             responses={404: {"description": "No such function"}})
-async def get_function(name: Name, request: Request) -> FunctionInfo:
-    return info_of(await _functions(request).get(name))
+async def get_function(name: Name, services: ServicesDep) -> FunctionInfo:
+    return info_of(await services.functions.get(name))
 
 
 @router.get("/function/{name}/detail", operation_id="get_function_detail",
             summary="Function info with its code", responses={404: {"description": "No such function"}})
-async def get_function_detail(name: Name, request: Request) -> FunctionDetail:
-    return detail_of(await _functions(request).get(name))
+async def get_function_detail(name: Name, services: ServicesDep) -> FunctionDetail:
+    return detail_of(await services.functions.get(name))
 
 
 @router.post(
@@ -110,19 +102,19 @@ async def get_function_detail(name: Name, request: Request) -> FunctionDetail:
                404: {"description": "No such function"}},
 )
 async def update_function(
-    name: Name, body: UpdateFunctionRequest, request: Request
+    name: Name, body: UpdateFunctionRequest, services: ServicesDep, fmt: StreamKind
 ) -> StreamingResponse:
     """Replaces code, description and dependencies, adds 1 to version and streams the rebuild."""
-    functions = _functions(request)
+    functions = services.functions
     record = await functions.update(name, body.code, body.description, body.dependencies)
-    return chunk_response(functions.build(record), _format(request))
+    return chunk_response(functions.build(record), fmt)
 
 
 @router.delete("/function/{name}", operation_id="delete_function", summary="Delete a function",
                status_code=204, responses={404: {"description": "No such function"}})
-async def delete_function(name: Name, request: Request) -> Response:
+async def delete_function(name: Name, services: ServicesDep) -> Response:
     """Extension: removes the function and its images."""
-    await _functions(request).delete(name)
+    await services.functions.delete(name)
     return Response(status_code=204)
 
 
@@ -130,9 +122,9 @@ async def delete_function(name: Name, request: Request) -> Response:
     "/function/{name}/run", operation_id="run_function", summary="Run a function",
     responses={400: {"description": "Function not ready"}, 404: {"description": "No such function"}},
 )
-async def run_function(name: Name, body: FunctionRunRequest, request: Request) -> RunResult:
+async def run_function(name: Name, body: FunctionRunRequest, services: ServicesDep) -> RunResult:
     """Runs the function's image with `input` on standard input and answers with the result."""
-    async for chunk in await _admitted_run(name, body, request):
+    async for chunk in await _admitted_run(name, body, services):
         if chunk.event == ChunkEvent.RESULT and isinstance(chunk.data, RunResult):
             return chunk.data
         if chunk.event == ChunkEvent.ERROR and isinstance(chunk.data, ErrorData):
@@ -149,6 +141,6 @@ async def run_function(name: Name, body: FunctionRunRequest, request: Request) -
                404: {"description": "No such function"}},
 )
 async def run_function_stream(
-    name: Name, body: FunctionRunRequest, request: Request
+    name: Name, body: FunctionRunRequest, services: ServicesDep, fmt: StreamKind
 ) -> StreamingResponse:
-    return chunk_response(await _admitted_run(name, body, request), _format(request))
+    return chunk_response(await _admitted_run(name, body, services), fmt)

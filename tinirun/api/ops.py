@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from tinirun.api.auth import HEADER, check_key
+from tinirun.api.deps import ConfigDep, ServicesDep
 from tinirun.metrics import CONTENT_TYPE
 
 # A health check must answer before the prober gives up (compose's timeout is 5 s).
@@ -47,9 +48,8 @@ async def _answers(call: Awaitable[Any]) -> Check:
     responses={200: {"model": Health, "description": "The engine and the store answer"},
                503: {"model": Health, "description": "The engine or the store does not answer"}},
 )
-async def health(request: Request) -> JSONResponse:
+async def health(services: ServicesDep) -> JSONResponse:
     """200 when the Docker engine and the function store answer; 503 naming what does not."""
-    services = request.app.state.services
     engine, store = await asyncio.gather(_answers(services.engine.ping()),
                                          _answers(services.store.ping()))
     down = [name for name, check in (("engine", engine), ("store", store)) if check != "ok"]
@@ -67,8 +67,7 @@ def given_key(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
-async def metrics(request: Request) -> Response:
-    config = request.app.state.config
+async def metrics(request: Request, config: ConfigDep, services: ServicesDep) -> Response:
     if not config.metrics_public and not check_key(config.api_key, given_key(request)):
         return PlainTextResponse("Unauthorized", status_code=401)
-    return Response(request.app.state.services.metrics.render(), media_type=CONTENT_TYPE)
+    return Response(services.metrics.render(), media_type=CONTENT_TYPE)

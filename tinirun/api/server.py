@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from tinirun.api.app import create_app
 from tinirun.config import Config
 from tinirun.datadir import DataDirLock
+from tinirun.service import Services
 
 # The contract's levels, mapped to Python's (trace is debug with more detail).
 LEVELS = {"trace": logging.DEBUG, "debug": logging.DEBUG, "info": logging.INFO,
@@ -52,7 +53,7 @@ class GracefulServer(uvicorn.Server):
 
     def _stop_runs(self) -> None:
         services = getattr(self.app.state, "services", None)
-        if services is None:
+        if not isinstance(services, Services):
             return
         log.warning("shutdown grace of %s s is over: stopping the runs still going", self.grace)
         task = asyncio.ensure_future(services.stop_runs())

@@ -58,7 +58,8 @@ def check_settings() -> tuple[Check, Config]:
 async def check_engine_and_images(config: Config) -> list[Check]:
     from tinirun.engine.docker import Engine
     from tinirun.errors import EngineError
-    from tinirun.runner.images import BASE_TAG, ImageManager
+    from tinirun.runner.images import BASE_TAG
+    from tinirun.service import make_images
 
     where = os.environ.get("DOCKER_HOST") or "the default socket"
     engine = Engine()
@@ -70,7 +71,7 @@ async def check_engine_and_images(config: Config) -> list[Check]:
                           "start it (e.g. `sudo systemctl start docker`) or set DOCKER_HOST"),
                     Check(WARN, "images", "not checked (no engine)")]
         checks = [Check(OK, "engine", f"Docker {version} at {where}")]
-        images = ImageManager(engine, config.base_image, config.image_overrides)
+        images = make_images(config, engine)
         missing = [name for name, language in sorted(all_languages().items())
                    if await engine.image_id(images.runtime_tag(language)) is None]
         if not missing:

@@ -80,7 +80,8 @@ async def build_images(names: Sequence[str]) -> int:
     from tinirun.engine.docker import Engine
     from tinirun.errors import EngineError
     from tinirun.models import Chunk
-    from tinirun.runner.images import ImageManager, ImageReady
+    from tinirun.runner.images import ImageReady
+    from tinirun.service import make_images
 
     config = env_config()
     languages = all_languages()
@@ -90,8 +91,7 @@ async def build_images(names: Sequence[str]) -> int:
               f"choose from {', '.join(sorted(languages))}")
         return EXIT_USAGE
     engine = Engine()
-    images = ImageManager(engine, config.base_image, config.image_overrides,
-                          config.extra_ca_bundle)
+    images = make_images(config, engine)
     try:
         for name in names or list(languages):
             async for item in images.ensure_runtime(languages[name]):
@@ -120,14 +120,13 @@ def _size(size: int) -> str:
 
 
 async def list_images() -> int:
-    from tinirun.engine.docker import LABEL, Engine
+    from tinirun.engine.docker import Engine
     from tinirun.errors import EngineError
-    from tinirun.runner.functions import FUNCTION_LABEL
-    from tinirun.runner.images import KIND_LABEL
+    from tinirun.labels import FUNCTION, KIND, LANG, SERVICE
 
     engine = Engine()
     try:
-        found = await engine.list_images(LABEL)
+        found = await engine.list_images(SERVICE)
     except EngineError as exc:
         error(str(exc), "start the Docker engine, or point DOCKER_HOST at it")
         return 1
@@ -139,8 +138,8 @@ async def list_images() -> int:
         tags = [t for t in image.get("RepoTags") or [] if t != "<none>:<none>"] or ["<untagged>"]
         created = datetime.fromtimestamp(int(image.get("Created", 0)), UTC)
         # A runtime or dependency image is of a language; a function image of a function.
-        of = labels.get("tinirun.lang") or labels.get(FUNCTION_LABEL) or "-"
-        rows += [(tag, labels.get(KIND_LABEL, "-"), of,
+        of = labels.get(LANG) or labels.get(FUNCTION) or "-"
+        rows += [(tag, labels.get(KIND, "-"), of,
                   _size(int(image.get("Size", 0))), created.strftime("%Y-%m-%d %H:%M"))
                  for tag in tags]
     style = Style(sys.stdout)

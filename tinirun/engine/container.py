@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tinirun.engine.docker import LABEL
+from tinirun.labels import SERVICE
 
 RUN_USER = "1000:1000"
 WORK_DIR = "/work"
@@ -122,6 +122,6 @@ def container_config(
         "StdinOnce": True,
         "Tty": False,
         "NetworkDisabled": True,
-        "Labels": {LABEL: "1", **isolation.extra_labels, **labels},
+        "Labels": {SERVICE: "1", **isolation.extra_labels, **labels},
         "HostConfig": host_config,
     }

@@ -25,13 +25,12 @@ from tinirun.engine.attached import Attached, Exit, Output
 from tinirun.engine.errors import engine_error as _engine_error
 from tinirun.engine.errors import engine_errors as _engine_errors
 from tinirun.errors import BuildError, EngineError
+from tinirun.labels import SERVICE
 
-__all__ = ["LABEL", "Attached", "Engine", "Exit", "Output"]
+__all__ = ["Attached", "Engine", "Exit", "Output"]
 
 log = logging.getLogger(__name__)
 
-# Every container and image the service makes carries this label.
-LABEL = "tinirun"
 # The engine may take this long to answer a plain request before it counts as unreachable.
 REQUEST_TIMEOUT = 30.0
 # Colour codes the classic builder wraps around a step's stderr.
@@ -167,7 +166,7 @@ class Engine:
                 fileobj=io.BytesIO(context),
                 encoding="identity",
                 tag=tag,
-                labels={LABEL: "1", **labels},
+                labels={SERVICE: "1", **labels},
                 buildargs=dict(buildargs or {}),
                 rm=True,
                 forcerm=True,
@@ -204,7 +203,7 @@ class Engine:
             return False
         return True
 
-    async def list_images(self, label: str = LABEL) -> list[dict[str, Any]]:
+    async def list_images(self, label: str = SERVICE) -> list[dict[str, Any]]:
         with _engine_errors():
             return list(
                 await self.docker.images.list(filters=json.dumps({"label": [label]}))
@@ -212,7 +211,7 @@ class Engine:
 
     # --- containers ---------------------------------------------------------------------------
 
-    async def list_containers(self, label: str = LABEL) -> list[dict[str, Any]]:
+    async def list_containers(self, label: str = SERVICE) -> list[dict[str, Any]]:
         """Every container (running or not) that carries `label`."""
         with _engine_errors():
             containers = await self.docker.containers.list(

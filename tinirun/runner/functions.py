@@ -17,12 +17,14 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from tinirun.engine.docker import Engine
 from tinirun.errors import (
     BuildError,
     EngineError,
     FunctionNotReadyError,
     NotFoundError,
 )
+from tinirun.labels import FUNCTION, VERSION, selector
 from tinirun.languages import Language, get_language
 from tinirun.models import (
     Chunk,
@@ -34,6 +36,7 @@ from tinirun.models import (
     RunLimits,
 )
 from tinirun.runner.images import ImageManager, ImageReady
+from tinirun.runner.pool import WarmPool
 from tinirun.runner.run import STDIN_FILE, Runner, pack
 from tinirun.store.base import FunctionRecord, Store
 from tinirun.validation import validate_dependencies
@@ -42,8 +45,6 @@ log = logging.getLogger(__name__)
 
 NOT_BUILT: dict[str, Any] = {"type": "not_built"}
 BUILDING: dict[str, Any] = {"type": "building"}
-FUNCTION_LABEL = "tinirun.function"
-VERSION_LABEL = "tinirun.version"
 # A build's log lines kept for a client that joins late or for the error status.
 BUILD_LOG_LIMIT = 200_000
 
@@ -93,11 +94,13 @@ def detail_of(record: FunctionRecord) -> FunctionDetail:
 class FunctionService:
     """Create, update, build, run and delete functions."""
 
-    def __init__(self, store: Store, images: ImageManager, runner: Runner,
-                 labels: dict[str, str] | None = None) -> None:
+    def __init__(self, store: Store, engine: Engine, images: ImageManager, runner: Runner,
+                 pool: WarmPool, labels: dict[str, str] | None = None) -> None:
         self.store = store
+        self.engine = engine
         self.images = images
         self.runner = runner
+        self.pool = pool
         # Labels every function image carries (the installation that owns it).
         self.labels = dict(labels or {})
         self._builds: set[asyncio.Task[None]] = set()
@@ -180,11 +183,11 @@ class FunctionService:
             await queue.put(Chunk.info(f"Building function {record.name} v{record.version}..."))
             async for item in self.images.build_function(
                 language, tag, record.code, record.dependencies,
-                labels={**self.labels, FUNCTION_LABEL: record.name,
-                        VERSION_LABEL: str(record.version)},
+                labels={**self.labels, FUNCTION: record.name,
+                        VERSION: str(record.version)},
             ):
                 if isinstance(item, ImageReady):
-                    image_id = await self.images.engine.image_id(item.tag)
+                    image_id = await self.engine.image_id(item.tag)
                     status = {"type": "ready", "tag": item.tag, "id": image_id or ""}
                 else:
                     if item.event == ChunkEvent.DEBUG and isinstance(item.data, str):
@@ -216,23 +219,23 @@ class FunctionService:
                     await self._remove_images(record.name, keep=record.version)
                 else:
                     # A newer version was stored meanwhile (or the function was deleted).
-                    await self.images.engine.remove_image(tag)
+                    await self.engine.remove_image(tag)
                     await queue.put(Chunk.info("A newer version replaced this build"))
             await queue.put(None)
 
     async def _remove_images(self, name: str, keep: int | None) -> None:
         """Remove the function's images older than version `keep` (all when None)."""
         with contextlib.suppress(EngineError):
-            for image in await self.images.engine.list_images(f"{FUNCTION_LABEL}={name}"):
+            for image in await self.engine.list_images(selector(FUNCTION, name)):
                 labels = image.get("Labels") or {}
                 if any(labels.get(k) != v for k, v in self.labels.items()):
                     continue  # another installation's function of the same name
-                version = int(labels.get(VERSION_LABEL, "0") or 0)
+                version = int(labels.get(VERSION, "0") or 0)
                 if keep is None or version < keep:
                     # Waiting containers hold the image: let them go first.
                     for tag in image.get("RepoTags") or []:
-                        await self.runner.pool.forget(tag)
-                    await self.images.engine.remove_image(image["Id"])
+                        await self.pool.forget(tag)
+                    await self.engine.remove_image(image["Id"])
 
     # --- running ------------------------------------------------------------------------------
 
@@ -248,8 +251,8 @@ class FunctionService:
     ) -> AsyncIterator[Chunk]:
         """Run the function's image with `input` on stdin; no install, no compile."""
         language: Language = get_language(record.lang)
-        if await self.images.engine.image_id(tag) is None:
-            await self.runner.pool.forget(tag)  # its waiting containers outlive the tag
+        if await self.engine.image_id(tag) is None:
+            await self.pool.forget(tag)  # its waiting containers outlive the tag
             with contextlib.suppress(Exception):
                 await self.store.set_status(record.name, dict(NOT_BUILT), version=record.version)
             yield Chunk.error(ErrorData(
@@ -282,7 +285,7 @@ class FunctionService:
         for record in await self.store.list():
             if record.status.get("type") != "ready":
                 continue
-            if await self.images.engine.image_id(str(record.status.get("tag"))) is None and (
+            if await self.engine.image_id(str(record.status.get("tag"))) is None and (
                 await self.store.set_status(record.name, dict(NOT_BUILT), version=record.version)
             ):
                 fixed += 1

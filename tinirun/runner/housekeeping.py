@@ -15,22 +15,25 @@ import time
 
 from tinirun.engine.docker import Engine
 from tinirun.errors import EngineError, StoreUnavailableError
+from tinirun.labels import FUNCTION, KIND, OWNER, VERSION, Kind, selector
 from tinirun.languages import all_languages
-from tinirun.runner.functions import FUNCTION_LABEL, VERSION_LABEL, FunctionService
-from tinirun.runner.images import KIND_LABEL, ImageManager
+from tinirun.runner.functions import FunctionService
+from tinirun.runner.images import ImageManager
+from tinirun.runner.pool import WarmPool
+from tinirun.runner.run import Runner
 
 log = logging.getLogger(__name__)
-
-OWNER_LABEL = "tinirun.owner"
 
 
 class Housekeeper:
     """Runs the cleanup passes for one installation (containers labelled with its owner id)."""
 
-    def __init__(self, engine: Engine, images: ImageManager, functions: FunctionService | None,
-                 owner: str, dependency_max_age: int) -> None:
+    def __init__(self, engine: Engine, images: ImageManager, runner: Runner, pool: WarmPool,
+                 functions: FunctionService | None, owner: str, dependency_max_age: int) -> None:
         self.engine = engine
         self.images = images
+        self.runner = runner
+        self.pool = pool
         self.functions = functions
         self.owner = owner
         self.dependency_max_age = dependency_max_age
@@ -39,7 +42,7 @@ class Housekeeper:
         """Remove containers a previous run of this installation left (e.g. after SIGKILL) and
         set functions left `building` back to `not_built`."""
         with contextlib.suppress(EngineError):
-            for container in await self.engine.list_containers(f"{OWNER_LABEL}={self.owner}"):
+            for container in await self.engine.list_containers(selector(OWNER, self.owner)):
                 await self.engine.remove_container(container["Id"])
         if self.functions is not None:
             with contextlib.suppress(StoreUnavailableError):
@@ -49,26 +52,24 @@ class Housekeeper:
 
     async def warm_runtimes(self) -> None:
         """Keep warm containers of every runtime image that is already built."""
-        runner = self.functions.runner if self.functions else None
-        if runner is None or not runner.pool.enabled:
+        if not self.pool.enabled:
             return
         with contextlib.suppress(EngineError):
             for language in all_languages().values():
                 tag = self.images.runtime_tag(language)
                 if await self.engine.image_id(tag):
-                    runner.warm(tag, language.env)
+                    self.runner.warm(tag, language.env)
 
     async def at_stop(self) -> None:
         """Remove every container of this installation still there when the service stops
         (runs stopped at the shutdown deadline whose own removal did not get to run)."""
         with contextlib.suppress(EngineError):
-            for container in await self.engine.list_containers(f"{OWNER_LABEL}={self.owner}"):
+            for container in await self.engine.list_containers(selector(OWNER, self.owner)):
                 await self.engine.remove_container(container["Id"])
 
     async def run_once(self) -> None:
         """One cleanup pass; engine or store trouble is logged, never raised."""
-        if self.functions is not None:
-            self.functions.runner.pool.retire_idle()
+        self.pool.retire_idle()
         try:
             await self._remove_stopped_containers()
             await self._remove_old_dependency_images()
@@ -85,7 +86,7 @@ class Housekeeper:
 
     async def _remove_stopped_containers(self) -> None:
         # Only this installation's: another service on the same engine reads its own exits.
-        for container in await self.engine.list_containers(f"{OWNER_LABEL}={self.owner}"):
+        for container in await self.engine.list_containers(selector(OWNER, self.owner)):
             state = container.get("State")
             # A container just created by a run that is about to start it is not stopped.
             young = time.time() - float(container.get("Created", 0)) < 300
@@ -94,7 +95,7 @@ class Housekeeper:
 
     async def _remove_old_dependency_images(self) -> None:
         cutoff = time.time() - self.dependency_max_age
-        for image in await self.engine.list_images(f"{KIND_LABEL}=dependencies"):
+        for image in await self.engine.list_images(selector(KIND, Kind.DEPENDENCIES)):
             used = [self.images.last_used(tag) for tag in image.get("RepoTags") or []]
             last = max([float(image.get("Created", 0)), *used])
             if last < cutoff:
@@ -105,12 +106,12 @@ class Housekeeper:
         latest: dict[str, int] = {}
         for record in await self.functions.list():
             latest[record.name] = record.version
-        for image in await self.engine.list_images(f"{OWNER_LABEL}={self.owner}"):
+        for image in await self.engine.list_images(selector(OWNER, self.owner)):
             labels = image.get("Labels") or {}
-            if FUNCTION_LABEL not in labels:
+            if FUNCTION not in labels:
                 continue
-            name = labels[FUNCTION_LABEL]
-            version = int(labels.get(VERSION_LABEL, "0") or 0)
+            name = labels[FUNCTION]
+            version = int(labels.get(VERSION, "0") or 0)
             # An image of a version newer than the record may be a build under way: keep it.
             if name not in latest or version < latest[name]:
                 await self.engine.remove_image(image["Id"])

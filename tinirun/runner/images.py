@@ -23,6 +23,7 @@ from pathlib import Path
 from tinirun.engine.container import PATH
 from tinirun.engine.docker import Engine
 from tinirun.errors import BuildError, EngineError
+from tinirun.labels import KIND, LANG, Kind
 from tinirun.languages import Language
 from tinirun.metrics import Metrics
 from tinirun.models import Chunk
@@ -30,7 +31,6 @@ from tinirun.models import Chunk
 log = logging.getLogger(__name__)
 
 BASE_TAG = "tinirun-base:trixie"
-KIND_LABEL = "tinirun.kind"
 CA_PATH = "/tmp/tinirun-ca.crt"
 # Environment that makes each package manager trust the bundle at CA_PATH.
 _CA_ENV = {
@@ -275,7 +275,7 @@ class ImageManager:
             context = _tar({"Dockerfile": language.dockerfile, "extra-ca.crt": self.ca_bundle()})
             with self.metrics.build("runtime"):
                 async for line in self.engine.build(
-                    context, tag, labels={KIND_LABEL: "runtime", "tinirun.lang": language.name},
+                    context, tag, labels={KIND: Kind.RUNTIME, LANG: language.name},
                     buildargs={"BASE": BASE_TAG},
                 ):
                     yield Chunk.debug(line)
@@ -315,7 +315,7 @@ class ImageManager:
             with self.metrics.build("dependencies"):
                 async for line in self.engine.build(
                     context, tag,
-                    labels={KIND_LABEL: "dependencies", "tinirun.lang": language.name},
+                    labels={KIND: Kind.DEPENDENCIES, LANG: language.name},
                 ):
                     yield Chunk.debug(line)
             yield ImageReady(tag)
@@ -345,7 +345,7 @@ class ImageManager:
         yield Chunk.info(f"Building function image {tag}...")
         with self.metrics.build("function"):
             async for line in self.engine.build(
-                _tar(files, modes), tag, labels={KIND_LABEL: "function", **labels}
+                _tar(files, modes), tag, labels={KIND: Kind.FUNCTION, **labels}
             ):
                 yield Chunk.debug(line)
         yield ImageReady(tag)

@@ -22,6 +22,7 @@ from tinirun.engine.container import (
 )
 from tinirun.engine.docker import Attached, Engine, Exit, Output
 from tinirun.errors import BuildError, EngineError
+from tinirun.labels import KIND, Kind
 from tinirun.languages import Language, get_language
 from tinirun.models import (
     MAX_STREAM_BYTES,
@@ -36,7 +37,7 @@ from tinirun.models import (
 )
 from tinirun.runner.budget import StreamBudget
 from tinirun.runner.images import ImageManager, ImageReady
-from tinirun.runner.pool import PoolSettings, WarmPool
+from tinirun.runner.pool import WarmPool
 from tinirun.validation import validate_dependencies, validate_files
 
 SCRIPT = ".tinirun/run.sh"
@@ -152,12 +153,11 @@ class Runner:
     """Runs code in containers; created once per service with its engine, images and pool."""
 
     def __init__(self, engine: Engine, images: ImageManager, isolation: Isolation,
-                 pool: WarmPool | None = None,
-                 max_stream_bytes: int = MAX_STREAM_BYTES) -> None:
+                 pool: WarmPool, max_stream_bytes: int = MAX_STREAM_BYTES) -> None:
         self.engine = engine
         self.images = images
         self.isolation = isolation
-        self.pool = pool or WarmPool(engine, PoolSettings(size=0))
+        self.pool = pool
         self.max_stream_bytes = max_stream_bytes
 
     def prepare(self, request: RunRequest) -> PreparedRun:
@@ -206,7 +206,7 @@ class Runner:
             env=env,
             limits=Limits(memory_mb=limits.mem_limit_mb, cpu=limits.cpu_limit),
             isolation=self.isolation,
-            labels={"tinirun.kind": "run"},
+            labels={KIND: Kind.RUN},
         )
 
     def warm(self, image: str, env: Mapping[str, str], size: int | None = None) -> None:

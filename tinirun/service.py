@@ -1,0 +1,138 @@
+"""The composition root: every object of the service, built from the config in one place.
+
+`build_services` makes the engine adapter, images, warm pool, runner, gate, store, functions
+and housekeeper, each given what it uses as explicit constructor arguments; the HTTP app
+(`tinirun.api.app`) and the CLI both build through here. No HTTP in this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tinirun.config import Config
+from tinirun.engine.container import Isolation
+from tinirun.engine.docker import Engine
+from tinirun.errors import EngineError
+from tinirun.labels import OWNER
+from tinirun.metrics import Metrics
+from tinirun.runner.functions import FunctionService
+from tinirun.runner.gate import Gate
+from tinirun.runner.housekeeping import Housekeeper
+from tinirun.runner.images import ImageManager
+from tinirun.runner.pool import PoolSettings, WarmPool
+from tinirun.runner.run import Runner
+from tinirun.store import open_store
+from tinirun.store.base import Store
+
+log = logging.getLogger("tinirun")
+
+
+@dataclass
+class Services:
+    """Everything the routes and the background work use; made once per process."""
+
+    config: Config
+    engine: Engine
+    images: ImageManager
+    pool: WarmPool
+    runner: Runner
+    gate: Gate
+    store: Store
+    functions: FunctionService
+    housekeeper: Housekeeper
+    metrics: Metrics
+    _cleanup: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def start(self) -> None:
+        """Say whether the engine answers; if it does, repair what a crash left and warm the
+        runtimes (in the background). Then start the periodic cleanup."""
+        if await check_engine(self.engine):
+            await self.housekeeper.at_start()
+            await self.housekeeper.warm_runtimes()
+        self._cleanup = asyncio.create_task(self.housekeeper.loop(self.config.cleanup_interval))
+
+    async def stop_runs(self) -> None:
+        """At the shutdown deadline: runs still going end with a `docker` error, their
+        containers are removed, builds still going are cancelled (status `not_built`)."""
+        self.gate.stop()
+        await self.housekeeper.at_stop()
+        await self.functions.close(grace=0)
+
+    async def close(self, grace: float | None = None) -> None:
+        """Let builds finish for up to `grace` seconds, then remove what is left."""
+        if self._cleanup is not None:
+            self._cleanup.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._cleanup
+        await self.functions.close(grace)
+        await self.pool.close()
+        await self.housekeeper.at_stop()
+        await self.store.close()
+        await self.engine.close()
+
+
+def installation_id(data_dir: Path) -> str:
+    """A stable id of this installation, kept in its data directory; it labels containers so
+    that a restart can find the ones a crash left behind without touching anyone else's."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "installation-id"
+    if not path.exists():
+        path.write_text(uuid.uuid4().hex + "\n")
+    return path.read_text().strip()
+
+
+async def engine_cpus(engine: Engine) -> float:
+    """The engine's CPU count (a remote engine's may differ from ours); this machine's when
+    the engine does not answer yet."""
+    try:
+        return float((await engine.info()).get("NCPU") or os.cpu_count() or 1)
+    except EngineError:
+        return float(os.cpu_count() or 1)
+
+
+async def check_engine(engine: Engine) -> bool:
+    """Say in one line whether the Docker engine answers; the service starts either way."""
+    try:
+        version = await engine.ping()
+    except EngineError as exc:
+        log.error("Docker engine unreachable: %s. Runs will answer with a docker error "
+                  "until it is reachable (set DOCKER_HOST to point at it).", exc)
+        return False
+    log.info("Docker engine %s reachable", version)
+    return True
+
+
+def make_images(config: Config, engine: Engine, metrics: Metrics | None = None) -> ImageManager:
+    """The image manager of `config` (also used alone by `tinirun images` and `doctor`)."""
+    return ImageManager(engine, config.base_image, config.image_overrides,
+                        config.extra_ca_bundle, metrics=metrics)
+
+
+async def build_services(config: Config) -> Services:
+    """Every object of the service, wired."""
+    owner = installation_id(config.data_dir)
+    engine = Engine()
+    metrics = Metrics()
+    images = make_images(config, engine, metrics)
+    isolation = Isolation(oci_runtime=config.oci_runtime, extra_labels={OWNER: owner},
+                          max_cpus=await engine_cpus(engine))
+    pool = WarmPool(engine, PoolSettings(config.pool_size, config.pool_max_memory_mb,
+                                         config.pool_idle_seconds))
+    runner = Runner(engine, images, isolation, pool, max_stream_bytes=config.max_stream_bytes)
+    gate = Gate(config.max_concurrent_runs, config.queue_size, metrics)
+    metrics.live.running = lambda: gate.running
+    metrics.live.waiting = lambda: gate.waiting
+    metrics.live.warm = pool.idle_by_image
+    store = await open_store(config.redis_url, config.data_dir)
+    functions = FunctionService(store, engine, images, runner, pool, labels={OWNER: owner})
+    housekeeper = Housekeeper(engine, images, runner, pool, functions, owner,
+                              config.dependency_image_max_age)
+    return Services(config=config, engine=engine, images=images, pool=pool, runner=runner,
+                    gate=gate, store=store, functions=functions, housekeeper=housekeeper,
+                    metrics=metrics)
