@@ -23,11 +23,13 @@ RUN python3 -m venv /opt/tinirun \
  && cat "$(/opt/tinirun/bin/python -c 'import pip._vendor.certifi as c; print(c.where())')" \
         $(ls /tmp/build-ca/*.pem 2>/dev/null) > /tmp/ca.pem
 ENV PIP_CERT=/tmp/ca.pem PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-# Dependencies first, from a stub of the package, so that a code change does not reinstall them.
+# The Python client (a distribution of its own, which the CLI uses), then the service's
+# dependencies from a stub of the package, so that a code change does not reinstall them.
+COPY clients/python/ /src/clients/python/
 COPY pyproject.toml /src/
 RUN mkdir /src/tinirun && touch /src/tinirun/__init__.py /src/README.md \
- && /opt/tinirun/bin/pip install -q /src \
- && rm -rf /src/tinirun /src/README.md /src/build /src/*.egg-info
+ && /opt/tinirun/bin/pip install -q /src/clients/python /src \
+ && rm -rf /src/tinirun /src/README.md /src/build /src/*.egg-info /src/clients
 COPY README.md /src/
 COPY tinirun/ /src/tinirun/
 RUN /opt/tinirun/bin/pip install -q --no-deps --force-reinstall /src \

@@ -34,7 +34,8 @@ SERVICE_IMAGE = "tinirun-test-service:latest"
 SERVICE_BUILD_STAGE = "tinirun-test-service:build-stage"
 VALKEY_IMAGE = "tinirun-test-valkey:latest"
 # What the service image is built from: the files .dockerignore lets through.
-CONTEXT_PATHS = ("Dockerfile", "pyproject.toml", "README.md", "tinirun", "deploy/build-ca")
+CONTEXT_PATHS = ("Dockerfile", "pyproject.toml", "README.md", "tinirun", "clients/python",
+                 "deploy/build-ca")
 SOCKET = Path("/var/run/docker.sock")
 BUILD_TIMEOUT = 600
 COMPOSE_TIMEOUT = 180
@@ -126,7 +127,9 @@ def service_context(extra_ca: Path | None) -> bytes:
         path = ROOT / name
         paths = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
         for item in paths:
-            if "__pycache__" in item.parts or item.suffix in (".pyc", ".pem"):
+            if ("__pycache__" in item.parts or "build" in item.parts
+                    or any(part.endswith(".egg-info") for part in item.parts)
+                    or item.suffix in (".pyc", ".pem")):
                 continue
             files[str(item.relative_to(ROOT))] = item
     if extra_ca is not None:

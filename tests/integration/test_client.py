@@ -6,11 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from tests.conftest import free_port
-from tests.integration.conftest import container_exists, container_of_run, wait_gone
-from tests.integration.server import API_KEY, Server
-from tinirun.client import (
+from tinirun_client import (
     AsyncClient,
     AuthenticationError,
     BusyError,
@@ -27,6 +23,10 @@ from tinirun.client import (
     StdoutChunk,
     TransportError,
 )
+
+from tests.conftest import free_port
+from tests.integration.conftest import container_exists, container_of_run, wait_gone
+from tests.integration.server import API_KEY, Server
 
 
 @pytest.fixture
@@ -175,7 +175,7 @@ async def test_async_client(server: Server) -> None:
         async with client.run_function_stream(name, "x") as chunks:
             assert (await chunks.result()).exit_code == 0
         assert name in [i.name for i in await client.list_functions()]
-        assert (await client.get_function_detail(name)).lang.value == "python"
+        assert (await client.get_function_detail(name)).lang == "python"
         info = await client.update_function(name, "def run(input: str) -> str:\n    return '!'\n")
         assert info.version == 2
         await client.delete_function(name)

@@ -1,4 +1,5 @@
-"""The client's pure parts: URLs and keys, bodies, chunk parsing, errors from answers."""
+"""The client's pure parts: URLs and keys, bodies, chunk parsing, errors from answers; and that
+it stands alone (no server module, no pydantic)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ import sys
 
 import httpx
 import pytest
-
-import tinirun.client as client_package
-from tinirun.client import (
+import tinirun_client as client_package
+from tinirun_client import (
     AuthenticationError,
     BusyError,
     ClientError,
@@ -26,9 +26,12 @@ from tinirun.client import (
     StderrChunk,
     StdoutChunk,
     _exceptions,
+    _models,
     _request,
 )
-from tinirun.client._models import parse_chunk
+from tinirun_client._models import parse_chunk
+
+import tinirun.client
 
 
 @pytest.mark.parametrize(("given", "expected"), [
@@ -137,3 +140,78 @@ def test_client_and_cli_import_no_server_module() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_client_loads_no_server_module_and_no_pydantic() -> None:
+    # A fresh interpreter: import it, make a client, read every kind of answer.
+    code = """if True:
+        import sys, tinirun_client as c
+        c.Client("http://127.0.0.1:9", "k").close()
+        c.parse_chunk_checked = [type(c._models.parse_chunk(line)).__name__ for line in sys.argv[1:]]
+        loaded = [m for m in sys.modules if m.split(".")[0] in ("tinirun", "pydantic")
+                  or m.startswith("pydantic")]
+        print(sorted(loaded), len(c.parse_chunk_checked))
+    """
+    lines = ['{"event":"info","data":"x"}',
+             '{"event":"result","data":{"stdout":"","stderr":"","exit_code":0,"timeout":false}}',
+             '{"event":"error","data":{"error":"docker","message":"m"}}']
+    done = subprocess.run([sys.executable, "-c", code, *lines], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["[]", "3"], done.stdout
+
+
+def test_tinirun_client_is_the_same_client() -> None:
+    assert tinirun.client.__all__ == client_package.__all__
+    for name in client_package.__all__:
+        assert getattr(tinirun.client, name) is getattr(client_package, name), name
+
+
+INFO = {"lang": "cobol", "status": {"type": "ready", "tag": "t", "id": "i"},
+        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+        "version": "3", "some_extension": 1}
+
+
+def test_a_language_the_client_never_heard_of_is_no_trouble() -> None:
+    info = client_package.FunctionInfo.from_json(INFO)
+    assert (info.lang, info.version, info.status.type, info.status.tag) == ("cobol", 3, "ready", "t")
+    assert info.to_json() == INFO
+    detail = client_package.FunctionDetail.from_json({**INFO, "code": "x", "status": {
+        "type": "error", "error": "a_new_kind", "message": "m"}})
+    assert (detail.code, detail.dependencies, detail.status.error) == ("x", None, "a_new_kind")
+    with pytest.raises(ProtocolError):
+        _models.parse_json(client_package.FunctionInfo.from_json, b'{"lang": 1}')
+
+
+def test_output_files_are_bytes() -> None:
+    chunk = parse_chunk(
+        '{"event":"result","data":{"stdout":"","stderr":"","exit_code":0,"timeout":false,'
+        '"output_files":[{"path":"out/a.png","size":3,"media_type":"image/png",'
+        '"content":"AAH/"}],"output_files_truncated":true,"output_files_omitted":["out/b"]}}')
+    assert isinstance(chunk, ResultChunk)
+    (made,) = chunk.data.output_files
+    assert (made.path, made.size, made.media_type, made.content) == (
+        "out/a.png", 3, "image/png", b"\x00\x01\xff")
+    assert chunk.data.output_files_truncated and chunk.data.output_files_omitted == ("out/b",)
+    plain = parse_chunk('{"event":"result","data":{"stdout":"","stderr":"","exit_code":null,'
+                        '"timeout":true}}')
+    assert isinstance(plain, ResultChunk) and plain.data.output_files == ()
+    with pytest.raises(ProtocolError):
+        parse_chunk('{"event":"result","data":{"stdout":"","stderr":"","exit_code":0,'
+                    '"timeout":false,"output_files":[{"path":"a","content":"not base64!"}]}}')
+
+
+def test_args_and_output_globs_are_sent() -> None:
+    body = _request.run_body("x", "python", None, None, None, None, None, None,
+                             ["a b", "ü"], ["out/**", "*.csv"])
+    assert body == {"code": "x", "lang": "python", "args": ["a b", "ü"],
+                    "output_globs": ["out/**", "*.csv"]}
+
+
+def test_languages_are_read() -> None:
+    (lang,) = _models.parse_json(_models.list_of(client_package.LanguageInfo.from_json), rb"""[
+        {"name": "go", "version": "go1.25", "extension": "go", "source": "main.go",
+         "compiled": true, "dependencies": {"manager": "go get", "syntax": "module@version"},
+         "example": "package main", "diagnostics": [{"pattern": "^(?P<line>\\d+)"}]}]""")
+    assert (lang.name, lang.version, lang.compiled, lang.dependencies.manager) == (
+        "go", "go1.25", True, "go get")
+    assert lang.diagnostics[0].pattern == "^(?P<line>\\d+)"

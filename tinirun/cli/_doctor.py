@@ -11,8 +11,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinirun_client import AuthenticationError, Client, ClientError, StatusError, TransportError
+
 from tinirun.cli._output import EXIT_OK, EXIT_PROBLEMS, Style, add_connection, examples
-from tinirun.client import AuthenticationError, Client, ClientError, StatusError, TransportError
 from tinirun.config import Config, ConfigError
 from tinirun.languages import all_languages
 

@@ -6,6 +6,17 @@ import argparse
 import json
 import sys
 
+from tinirun_client import (
+    ChunkStream,
+    Client,
+    ClientError,
+    DebugChunk,
+    ErrorChunk,
+    FunctionInfo,
+    InfoChunk,
+    RunError,
+)
+
 from tinirun.cli._output import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -21,16 +32,6 @@ from tinirun.cli._output import (
     report,
 )
 from tinirun.cli._run import add_limits, language_of, stream_run
-from tinirun.client import (
-    ChunkStream,
-    Client,
-    ClientError,
-    DebugChunk,
-    ErrorChunk,
-    FunctionInfo,
-    InfoChunk,
-    RunError,
-)
 from tinirun.languages import all_languages
 
 EPILOG = examples(
@@ -141,14 +142,14 @@ def list_command(args: argparse.Namespace) -> int:
         except ClientError as exc:
             return report(exc, client.url)
     if args.json:
-        print(json.dumps([item.model_dump(mode="json") for item in items], indent=2))
+        print(json.dumps([item.to_json() for item in items], indent=2))
         return EXIT_OK
     if not items:
         print("no functions yet (create one: tinirun fn create NAME FILE)", file=sys.stderr)
         return EXIT_OK
     style = Style(sys.stdout)
     rows = [("NAME", "LANG", "STATUS", "VERSION", "UPDATED")]
-    rows += [(i.name, i.info.lang.value, i.info.status.type, str(i.info.version),
+    rows += [(i.name, i.info.lang, i.info.status.type, str(i.info.version),
               i.info.updated_at[:19].replace("T", " ")) for i in items]
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
     for n, row in enumerate(rows):
@@ -168,7 +169,7 @@ def show_command(args: argparse.Namespace) -> int:
         except ClientError as exc:
             return report(exc, client.url)
     if args.json:
-        print(json.dumps(detail.model_dump(mode="json"), indent=2))
+        print(json.dumps(detail.to_json(), indent=2))
         return EXIT_OK
     if args.code:
         sys.stdout.write(detail.code)
@@ -176,7 +177,7 @@ def show_command(args: argparse.Namespace) -> int:
     style = Style(sys.stdout)
     status = detail.status
     fields = [
-        ("name", args.name), ("language", detail.lang.value),
+        ("name", args.name), ("language", detail.lang),
         ("status", _status(detail, style)), ("version", str(detail.version)),
         ("description", detail.description or "-"), ("dependencies", detail.dependencies or "-"),
         ("created", detail.created_at), ("updated", detail.updated_at),
@@ -221,7 +222,7 @@ def _dependencies(args: argparse.Namespace, current: str | None) -> list[str] | 
 
 def _built(client: Client, name: str, verb: str) -> int:
     info = client.get_function(name)
-    print(f"{verb} {name} ({info.lang.value}, version {info.version}): {info.status.type}")
+    print(f"{verb} {name} ({info.lang}, version {info.version}): {info.status.type}")
     return EXIT_OK if info.status.type == "ready" else EXIT_SERVICE
 
 

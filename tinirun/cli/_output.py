@@ -9,7 +9,7 @@ import shutil
 import sys
 from typing import TextIO
 
-from tinirun.client import (
+from tinirun_client import (
     AuthenticationError,
     BusyError,
     Client,

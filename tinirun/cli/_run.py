@@ -7,6 +7,19 @@ import argparse
 import sys
 from pathlib import Path
 
+from tinirun_client import (
+    ChunkStream,
+    ClientError,
+    DebugChunk,
+    ErrorChunk,
+    InfoChunk,
+    ResultChunk,
+    RunError,
+    RunResult,
+    StderrChunk,
+    StdoutChunk,
+)
+
 from tinirun.cli._output import (
     EXIT_INTERRUPTED,
     EXIT_SERVICE,
@@ -20,18 +33,6 @@ from tinirun.cli._output import (
     examples,
     read_source,
     report,
-)
-from tinirun.client import (
-    ChunkStream,
-    ClientError,
-    DebugChunk,
-    ErrorChunk,
-    InfoChunk,
-    ResultChunk,
-    RunError,
-    RunResult,
-    StderrChunk,
-    StdoutChunk,
 )
 from tinirun.languages import all_languages, language_for_extension
 from tinirun.models import DEFAULT_TIMEOUT

@@ -1,45 +1,42 @@
-"""A client of the tinirun service, synchronous (`Client`) and for asyncio (`AsyncClient`).
+"""The Python client, as `tinirun.client` for code written before it became a distribution of
+its own: every name of `tinirun_client` (installed with the service), the same objects."""
 
-    from tinirun.client import Client
-
-    with Client("http://127.0.0.1:8082", api_key="secret") as client:
-        print(client.run_code("print(6 * 7)", lang="python").stdout)  # 42
-
-Streaming calls (`*_stream`) return a `ChunkStream` of typed chunks; errors are the tree in
-`ClientError`'s module docstring. It speaks HTTP only: it imports nothing of the server.
-"""
-
-from tinirun.client._async import AsyncChunkStream, AsyncClient
-from tinirun.client._exceptions import (
+from tinirun_client import (
+    AnyChunk,
+    AsyncChunkStream,
+    AsyncClient,
     AuthenticationError,
     BusyError,
-    ClientError,
-    InvalidRequestError,
-    NotFoundError,
-    ProtocolError,
-    RunError,
-    ServerError,
-    StatusError,
-    TransportError,
-)
-from tinirun.client._models import (
-    AnyChunk,
     Chunk,
     ChunkEvent,
+    ChunkStream,
+    Client,
+    ClientError,
     DebugChunk,
+    Dependencies,
+    Diagnostic,
     ErrorChunk,
     ErrorData,
     ErrorKind,
     FunctionDetail,
     FunctionInfo,
     FunctionListItem,
+    FunctionStatus,
     InfoChunk,
+    InvalidRequestError,
+    LanguageInfo,
+    NotFoundError,
+    OutputFile,
+    ProtocolError,
     ResultChunk,
+    RunError,
     RunResult,
+    ServerError,
+    StatusError,
     StderrChunk,
     StdoutChunk,
+    TransportError,
 )
-from tinirun.client._sync import ChunkStream, Client
 
 __all__ = [
     "AnyChunk",
@@ -53,15 +50,20 @@ __all__ = [
     "Client",
     "ClientError",
     "DebugChunk",
+    "Dependencies",
+    "Diagnostic",
     "ErrorChunk",
     "ErrorData",
     "ErrorKind",
     "FunctionDetail",
     "FunctionInfo",
     "FunctionListItem",
+    "FunctionStatus",
     "InfoChunk",
     "InvalidRequestError",
+    "LanguageInfo",
     "NotFoundError",
+    "OutputFile",
     "ProtocolError",
     "ResultChunk",
     "RunError",

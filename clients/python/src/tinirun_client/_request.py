@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from tinirun import __version__
-from tinirun.client._exceptions import ProtocolError, RunError
-from tinirun.client._models import AnyChunk, ErrorChunk, InfoChunk, ResultChunk, RunResult
+from tinirun_client._exceptions import ProtocolError, RunError
+from tinirun_client._models import AnyChunk, ErrorChunk, InfoChunk, ResultChunk, RunResult
+from tinirun_client._version import __version__
 
 URL_ENV = "TINIRUN_URL"
 API_KEY_ENV = "TINIRUN_API_KEY"
@@ -73,9 +73,14 @@ def encode_files(files: Files | None) -> list[dict[str, str]] | None:
 def run_body(
     code: str, lang: str | None, dependencies: Iterable[str] | None, files: Files | None,
     timeout: int | None, mem_limit_mb: int | None, cpu_limit: float | None, stdin: str | None,
+    args: Iterable[str] | None = None, output_globs: Iterable[str] | None = None,
 ) -> dict[str, Any]:
     """Body of POST /code/run; what is None is left out, so the service's defaults apply."""
     body: dict[str, Any] = {"code": code}
+    if args is not None:
+        body["args"] = list(args)
+    if output_globs is not None:
+        body["output_globs"] = list(output_globs)
     if lang is not None:
         body["lang"] = lang
     if dependencies is not None:

@@ -18,10 +18,12 @@ The user's program failing is not an error: it is a `RunResult` with a non-zero 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import httpx
 
-from tinirun.models import ErrorData, ErrorKind
+if TYPE_CHECKING:
+    from tinirun_client._models import ErrorData
 
 
 class ClientError(Exception):
@@ -77,9 +79,9 @@ class RunError(ClientError):
     """
 
     def __init__(self, data: ErrorData) -> None:
-        super().__init__(f"{data.error.value}: {data.message}")
+        super().__init__(f"{data.error}: {data.message}")
         self.data = data
-        self.kind: ErrorKind = data.error
+        self.kind: str = data.error
         self.message = data.message
         self.logs = data.logs
         self.image_tag = data.image_tag

@@ -7,21 +7,23 @@ from types import TracebackType
 from typing import Any
 
 import httpx
-from pydantic import TypeAdapter
 
-from tinirun.client import _request as rq
-from tinirun.client._exceptions import ProtocolError, error_for, transport_error
-from tinirun.client._models import (
+from tinirun_client import _request as rq
+from tinirun_client._exceptions import ProtocolError, error_for, transport_error
+from tinirun_client._models import (
     AnyChunk,
     FunctionDetail,
     FunctionInfo,
     FunctionListItem,
+    LanguageInfo,
     RunResult,
+    list_of,
     parse_chunk,
     parse_json,
 )
 
-_ITEMS: TypeAdapter[list[FunctionListItem]] = TypeAdapter(list[FunctionListItem])
+_ITEMS = list_of(FunctionListItem.from_json)
+_LANGUAGES = list_of(LanguageInfo.from_json)
 
 
 class ChunkStream:
@@ -160,26 +162,31 @@ class Client:
         self, code: str, lang: str | None = None, *, dependencies: Iterable[str] | None = None,
         files: rq.Files | None = None, timeout: int | None = None,
         mem_limit_mb: int | None = None, cpu_limit: float | None = None,
-        stdin: str | None = None,
+        stdin: str | None = None, args: Iterable[str] | None = None,
+        output_globs: Iterable[str] | None = None,
     ) -> ChunkStream:
         """Run `code` (POST /code/run) and stream its chunks. `lang` defaults to the
         service's (javascript); `files` maps a path under ./files to its content; limits left
-        None take the service's defaults (60 s, 256 MiB, 0.5 core)."""
+        None take the service's defaults (60 s, 256 MiB, 0.5 core). `args` is the program's
+        argv after its name (no shell); the result's `output_files` are what it left under
+        `output_globs` (default: ./out/), as bytes."""
         body = rq.run_body(code, lang, dependencies, files, timeout, mem_limit_mb, cpu_limit,
-                           stdin)
+                           stdin, args, output_globs)
         return self._stream("/code/run", body)
 
     def run_code(
         self, code: str, lang: str | None = None, *, dependencies: Iterable[str] | None = None,
         files: rq.Files | None = None, timeout: int | None = None,
         mem_limit_mb: int | None = None, cpu_limit: float | None = None,
-        stdin: str | None = None,
+        stdin: str | None = None, args: Iterable[str] | None = None,
+        output_globs: Iterable[str] | None = None,
     ) -> RunResult:
         """Run `code` and return its result (the program failing is a result with a non-zero
         `exit_code`; `RunError` when it could not start)."""
         with self.run_code_stream(code, lang, dependencies=dependencies, files=files,
                                   timeout=timeout, mem_limit_mb=mem_limit_mb,
-                                  cpu_limit=cpu_limit, stdin=stdin) as stream:
+                                  cpu_limit=cpu_limit, stdin=stdin, args=args,
+                                  output_globs=output_globs) as stream:
             return stream.result()
 
     # --- functions ----------------------------------------------------------------------------
@@ -192,12 +199,12 @@ class Client:
     def get_function(self, name: str) -> FunctionInfo:
         """The function's info and status; NotFoundError when there is none."""
         response = self._send("GET", f"/function/{rq.quote(name)}/info")
-        return parse_json(FunctionInfo, response.content)
+        return parse_json(FunctionInfo.from_json, response.content)
 
     def get_function_detail(self, name: str) -> FunctionDetail:
         """The function's info with its code and dependencies."""
         response = self._send("GET", f"/function/{rq.quote(name)}/detail")
-        return parse_json(FunctionDetail, response.content)
+        return parse_json(FunctionDetail.from_json, response.content)
 
     def create_function_stream(self, name: str, language: str) -> ChunkStream:
         """Create a function with its language's sample code and stream the image build."""
@@ -231,7 +238,7 @@ class Client:
         """Run the function with `input` on its standard input and return the result."""
         body = rq.function_run_body(input, timeout, mem_limit_mb, cpu_limit)
         response = self._send("POST", f"/function/{rq.quote(name)}/run", json=body)
-        return parse_json(RunResult, response.content)
+        return parse_json(RunResult.from_json, response.content)
 
     def run_function_stream(self, name: str, input: str = "", *, timeout: int | None = None,
                             mem_limit_mb: int | None = None, cpu_limit: float | None = None
@@ -241,6 +248,12 @@ class Client:
         return self._stream(f"/function/{rq.quote(name)}/run/stream", body)
 
     # --- the service --------------------------------------------------------------------------
+
+    def languages(self) -> list[LanguageInfo]:
+        """The languages the service runs, with their runtime versions, file extensions,
+        dependency syntax and example programs (GET /languages)."""
+        response = self._send("GET", "/languages")
+        return parse_json(_LANGUAGES, response.content)
 
     def openapi(self) -> dict[str, Any]:
         """The service's OpenAPI document (needs no key)."""

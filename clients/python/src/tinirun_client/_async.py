@@ -8,21 +8,23 @@ from types import TracebackType
 from typing import Any
 
 import httpx
-from pydantic import TypeAdapter
 
-from tinirun.client import _request as rq
-from tinirun.client._exceptions import ProtocolError, error_for, transport_error
-from tinirun.client._models import (
+from tinirun_client import _request as rq
+from tinirun_client._exceptions import ProtocolError, error_for, transport_error
+from tinirun_client._models import (
     AnyChunk,
     FunctionDetail,
     FunctionInfo,
     FunctionListItem,
+    LanguageInfo,
     RunResult,
+    list_of,
     parse_chunk,
     parse_json,
 )
 
-_ITEMS: TypeAdapter[list[FunctionListItem]] = TypeAdapter(list[FunctionListItem])
+_ITEMS = list_of(FunctionListItem.from_json)
+_LANGUAGES = list_of(LanguageInfo.from_json)
 
 
 class AsyncChunkStream:
@@ -156,23 +158,26 @@ class AsyncClient:
         self, code: str, lang: str | None = None, *, dependencies: Iterable[str] | None = None,
         files: rq.Files | None = None, timeout: int | None = None,
         mem_limit_mb: int | None = None, cpu_limit: float | None = None,
-        stdin: str | None = None,
+        stdin: str | None = None, args: Iterable[str] | None = None,
+        output_globs: Iterable[str] | None = None,
     ) -> AsyncChunkStream:
         """Run `code` (POST /code/run) and stream its chunks; see `Client.run_code_stream`."""
         body = rq.run_body(code, lang, dependencies, files, timeout, mem_limit_mb, cpu_limit,
-                           stdin)
+                           stdin, args, output_globs)
         return self._stream("/code/run", body)
 
     async def run_code(
         self, code: str, lang: str | None = None, *, dependencies: Iterable[str] | None = None,
         files: rq.Files | None = None, timeout: int | None = None,
         mem_limit_mb: int | None = None, cpu_limit: float | None = None,
-        stdin: str | None = None,
+        stdin: str | None = None, args: Iterable[str] | None = None,
+        output_globs: Iterable[str] | None = None,
     ) -> RunResult:
         """Run `code` and return its result; see `Client.run_code`."""
         async with self.run_code_stream(code, lang, dependencies=dependencies, files=files,
                                         timeout=timeout, mem_limit_mb=mem_limit_mb,
-                                        cpu_limit=cpu_limit, stdin=stdin) as stream:
+                                        cpu_limit=cpu_limit, stdin=stdin, args=args,
+                                        output_globs=output_globs) as stream:
             return await stream.result()
 
     # --- functions ----------------------------------------------------------------------------
@@ -186,12 +191,12 @@ class AsyncClient:
     async def get_function(self, name: str) -> FunctionInfo:
         """The function's info and status; NotFoundError when there is none."""
         response = await self._send("GET", f"/function/{rq.quote(name)}/info")
-        return parse_json(FunctionInfo, response.content)
+        return parse_json(FunctionInfo.from_json, response.content)
 
     async def get_function_detail(self, name: str) -> FunctionDetail:
         """The function's info with its code and dependencies."""
         response = await self._send("GET", f"/function/{rq.quote(name)}/detail")
-        return parse_json(FunctionDetail, response.content)
+        return parse_json(FunctionDetail.from_json, response.content)
 
     def create_function_stream(self, name: str, language: str) -> AsyncChunkStream:
         """Create a function with its language's sample code and stream the image build."""
@@ -226,7 +231,7 @@ class AsyncClient:
         """Run the function with `input` on its standard input and return the result."""
         body = rq.function_run_body(input, timeout, mem_limit_mb, cpu_limit)
         response = await self._send("POST", f"/function/{rq.quote(name)}/run", json=body)
-        return parse_json(RunResult, response.content)
+        return parse_json(RunResult.from_json, response.content)
 
     def run_function_stream(self, name: str, input: str = "", *, timeout: int | None = None,
                             mem_limit_mb: int | None = None, cpu_limit: float | None = None
@@ -236,6 +241,11 @@ class AsyncClient:
         return self._stream(f"/function/{rq.quote(name)}/run/stream", body)
 
     # --- the service --------------------------------------------------------------------------
+
+    async def languages(self) -> list[LanguageInfo]:
+        """The languages the service runs, with their runtime versions (GET /languages)."""
+        response = await self._send("GET", "/languages")
+        return parse_json(_LANGUAGES, response.content)
 
     async def openapi(self) -> dict[str, Any]:
         """The service's OpenAPI document (needs no key)."""
