@@ -213,17 +213,80 @@ def test_doctor_reports_each_problem_with_what_to_do(server: Server, tmp_path: P
     assert "DOCKER_HOST" in no_engine.stdout and "none answers" in no_engine.stdout
 
 
-def test_images_list(server: Server) -> None:
-    done = tinirun(None, "images", "list")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0].split() == ["IMAGE", "KIND", "OF", "SIZE", "CREATED"]
-    assert any("tinirun-runtime-python" in line and "runtime" in line
-               for line in done.stdout.splitlines())
+def test_images_list_shows_this_installations_tagged_images(server: Server, tmp_path: Path
+                                                             ) -> None:
+    assert tinirun(server, "fn", "create", "cli-images", "--lang", "bash").returncode == 0
+    try:
+        mine = tinirun(None, "images", "list", env={"RUNNER_DATA_DIR": str(server.data_dir)})
+        assert mine.returncode == 0, mine.stderr
+        lines = mine.stdout.splitlines()
+        assert lines[0].split() == ["IMAGE", "KIND", "OF", "SIZE", "CREATED"]
+        assert any("tinirun-runtime-python" in line and "runtime" in line for line in lines)
+        assert any("cli-images" in line and "function" in line for line in lines), lines
+        assert not any("<untagged>" in line for line in lines)
+        # Another data directory is another installation: its functions are not ours.
+        other = tinirun(None, "images", "list", env={"RUNNER_DATA_DIR": str(tmp_path)})
+        assert not any("cli-images" in line for line in other.stdout.splitlines())
+        assert "--all" in other.stderr
+        everything = tinirun(None, "images", "list", "--all",
+                             env={"RUNNER_DATA_DIR": str(tmp_path)})
+        assert any("cli-images" in line for line in everything.stdout.splitlines())
+        assert len(everything.stdout.splitlines()) > len(other.stdout.splitlines())
+    finally:
+        tinirun(server, "fn", "delete", "cli-images")
+
+
+def test_doctor_checks_the_service_apart_from_this_machine(server: Server) -> None:
+    done = tinirun(server, "doctor")
+    service, machine = done.stdout.split("\n\n", 1)
+    assert service.startswith(f"The service at {server.url}/api")
+    assert "accepts the API key" in service and "engine and its store answer" in service
+    assert machine.startswith("This machine") and "engine" in machine
+    # Not the key of the service it talks to: no word about RUNNER_API_KEY as a problem.
+    assert not any(line.startswith("!") for line in done.stdout.splitlines()), done.stdout
+    elsewhere = tinirun(None, "doctor", env={"TINIRUN_URL": "http://tinirun-doctor.invalid:9"})
+    assert elsewhere.returncode == 1
+    assert "none answers at http://tinirun-doctor.invalid:9/api" in elsewhere.stdout
+    assert "not checked: the service runs elsewhere" in elsewhere.stdout
+    assert "settings" not in elsewhere.stdout and "engine" not in elsewhere.stdout
+
+
+def test_fn_run_ends_its_output_with_a_newline_on_a_terminal(server: Server, tmp_path: Path
+                                                             ) -> None:
+    import pty
+
+    source = write(tmp_path, "echo.py", "def run(input: str) -> str:\n    return input\n")
+    assert tinirun(server, "fn", "create", "cli-newline", source).returncode == 0
+    try:
+        # Piped, the output is exactly what the function returned.
+        assert tinirun(server, "fn", "run", "cli-newline", "no newline").stdout == "no newline"
+        controller, terminal = pty.openpty()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TINIRUN_", "RUNNER_"))}
+        env.update(TINIRUN_URL=server.url, TINIRUN_API_KEY=API_KEY)
+        process = subprocess.Popen([sys.executable, "-m", "tinirun.cli", "fn", "run",
+                                    "cli-newline", "no newline", "-q"],
+                                   stdin=subprocess.DEVNULL, stdout=terminal,
+                                   stderr=subprocess.DEVNULL, env=env)
+        os.close(terminal)
+        seen = b""
+        while True:
+            try:
+                block = os.read(controller, 4096)
+            except OSError:  # the terminal closed: the command ended
+                break
+            if not block:
+                break
+            seen += block
+        os.close(controller)
+        assert process.wait(60) == 0
+        assert seen.replace(b"\r\n", b"\n") == b"no newline\n"
+    finally:
+        tinirun(server, "fn", "delete", "cli-newline")
 
 
 @pytest.mark.parametrize("command", [[], ["run"], ["fn"], ["fn", "create"], ["fn", "run"],
                                      ["fn", "update"], ["fn", "list"], ["fn", "show"],
-                                     ["fn", "delete"], ["doctor"], ["serve"], ["images"],
+                                     ["fn", "delete"], ["doctor"], ["languages"], ["serve"], ["images"],
                                      ["images", "build"], ["images", "list"]])
 def test_help_everywhere_with_examples(command: list[str]) -> None:
     done = tinirun(None, *command, "--help")

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from tinirun import __version__
-from tinirun.cli import _doctor, _functions, _run, _service
+from tinirun.cli import _doctor, _functions, _languages, _run, _service
 from tinirun.cli._output import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
@@ -24,6 +24,8 @@ EPILOG = examples(
     "export TINIRUN_API_KEY=secret                 # then, as its client:",
     "tinirun run hello.py",
     "tinirun run script.ts --dep zod --timeout 30",
+    "tinirun run prog.py -- first 'second arg'      # the program's arguments",
+    "tinirun languages",
     "tinirun fn create greet greet.py && tinirun fn run greet world",
     "tinirun doctor",
 ) + """
@@ -42,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _run.add_parser(commands)
     _functions.add_parser(commands)
+    _languages.add_parser(commands)
     _doctor.add_parser(commands)
     _service.add_parsers(commands)
     return parser

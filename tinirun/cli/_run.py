@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from tinirun_client import (
     ChunkStream,
@@ -45,6 +45,8 @@ EPILOG = examples(
     "tinirun run report.py --file ./in/2024.csv:input.csv",
     "echo 'echo $((6 * 7))' | tinirun run - --lang bash",
     "seq 3 | tinirun run sum.py --stdin -           # the program reads its standard input",
+    "tinirun run greet.py -- --name 'Ada Lovelace'  # arguments after --, as its argv",
+    "tinirun run plot.py --dep matplotlib --out results  # files it writes to ./out/",
 ) + """
 
 The program's stdout and stderr stream to tinirun's as they come; progress (image builds,
@@ -63,6 +65,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("source", metavar="FILE", help="the code to run; - reads it from stdin")
+    parser.add_argument("args", metavar="ARG", nargs="*",
+                        help="arguments for the program (its argv, no shell); put them after "
+                             "-- when one starts with -")
     parser.add_argument("-l", "--lang", choices=sorted(all_languages()),
                         help="its language (default: from the extension)")
     parser.add_argument("-d", "--dep", action="append", default=None, metavar="DEP",
@@ -73,6 +78,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                              "default its name); repeat for more")
     parser.add_argument("--stdin", metavar="FILE",
                         help="text for the program's standard input; - is tinirun's own")
+    parser.add_argument("-o", "--out", metavar="DIR",
+                        help="write the files the program leaves in ./out/ into DIR")
     add_limits(parser)
     add_verbosity(parser)
     add_connection(parser)
@@ -133,25 +140,31 @@ def run_command(args: argparse.Namespace) -> int:
     with client_of(args) as client:
         stream = client.run_code_stream(
             code, lang, dependencies=args.dep, files=files, timeout=args.timeout,
-            mem_limit_mb=args.mem, cpu_limit=args.cpu, stdin=stdin,
+            mem_limit_mb=args.mem, cpu_limit=args.cpu, stdin=stdin, args=args.args or None,
         )
-        return stream_run(stream, progress, client.url, args.timeout)
+        return stream_run(stream, progress, client.url, args.timeout, out_dir=args.out)
 
 
-def stream_run(stream: ChunkStream, progress: Progress, url: str, timeout: int | None) -> int:
-    """Write a run's chunks where they belong and return the exit code for its end."""
+def stream_run(stream: ChunkStream, progress: Progress, url: str, timeout: int | None,
+               out_dir: str | None = None) -> int:
+    """Write a run's chunks where they belong and return the exit code for its end; with
+    `out_dir`, write the result's output files there."""
     out = sys.stdout.buffer
     err = sys.stderr.buffer
     result: RunResult | None = None
     failure: ErrorChunk | None = None
+    ends = {"stdout": b"\n", "stderr": b"\n"}  # the last byte written to each
     try:
         with stream:
             for chunk in stream:
                 if isinstance(chunk, StdoutChunk | StderrChunk):
                     progress.output_started()
                     target = out if isinstance(chunk, StdoutChunk) else err
-                    target.write(chunk.data.encode())
+                    data = chunk.data.encode()
+                    target.write(data)
                     target.flush()
+                    if data:
+                        ends[chunk.event.value] = data[-1:]
                 elif isinstance(chunk, InfoChunk):
                     progress.info(chunk.data)
                 elif isinstance(chunk, DebugChunk):
@@ -169,10 +182,53 @@ def stream_run(stream: ChunkStream, progress: Progress, url: str, timeout: int |
         progress.clear()
         return report(exc, url)
     progress.clear()
+    # On a terminal, end what the program left unfinished, so the prompt starts on its own
+    # line; piped or redirected, its output stays byte for byte what it wrote.
+    for name, stream_out, tty in (("stdout", out, sys.stdout), ("stderr", err, sys.stderr)):
+        if ends[name] != b"\n" and tty.isatty():
+            stream_out.write(b"\n")
+            stream_out.flush()
     if result is None:
         error("the stream ended without a result")
         return EXIT_SERVICE
+    if out_dir is not None:
+        write_output_files(result, Path(out_dir))
     return exit_code_of(result, timeout)
+
+
+def output_path(path: str) -> PurePosixPath:
+    """Where an output file goes under --out: its path below ./out/ (or the work dir). A path
+    that would leave the folder is refused (ValueError)."""
+    parts = PurePosixPath(path).parts
+    if parts and parts[0] == "out" and len(parts) > 1:
+        parts = parts[1:]
+    if not parts or PurePosixPath(path).is_absolute() or any(p in ("..", ".", "") for p in parts):
+        raise ValueError(f"refusing output file path {path!r}")
+    return PurePosixPath(*parts)
+
+
+def write_output_files(result: RunResult, folder: Path) -> None:
+    """Write the result's output files under `folder`; say what was written or left out."""
+    written = 0
+    for item in result.output_files:
+        try:
+            target = folder / output_path(item.path)
+        except ValueError as exc:
+            error(str(exc))
+            continue
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(item.content)
+        except OSError as exc:
+            error(f"cannot write {target}: {exc.strerror or exc}")
+            continue
+        written += 1
+    if written or not result.output_files_truncated:
+        print(f"tinirun: wrote {written} output file{'' if written == 1 else 's'} to {folder}",
+              file=sys.stderr)
+    if result.output_files_truncated:
+        omitted = ", ".join(result.output_files_omitted) or "some"
+        error(f"output files past the service's cap were left out: {omitted}")
 
 
 def exit_code_of(result: RunResult, timeout: int | None) -> int:

@@ -46,12 +46,18 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
                        help=f"languages to build: {', '.join(sorted(all_languages()))}")
     build.set_defaults(handler=lambda a: asyncio.run(build_images(a.languages)))
     listing = sub.add_parser(
-        "list", help="list the service's images (runtimes, dependencies, functions)",
-        description="List the images tinirun made on this engine, with their kind and size.",
-        epilog=examples("tinirun images list"),
+        "list", help="list this installation's images (runtimes, dependencies, functions)",
+        description="List the tagged images this installation uses on the engine, with their "
+                    "kind and size: the current runtime images, the dependency images (shared "
+                    "by every installation on the engine) and the function images of this "
+                    "data directory's functions. --all lists every image tinirun made.",
+        epilog=examples("tinirun images list", "tinirun images list --all"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    listing.set_defaults(handler=lambda a: asyncio.run(list_images()))
+    listing.add_argument("--all", action="store_true",
+                         help="also untagged images, older runtime images and other "
+                              "installations' function images")
+    listing.set_defaults(handler=lambda a: asyncio.run(list_images(a.all)))
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -119,11 +125,34 @@ def _size(size: int) -> str:
     return f"{value:.1f} GB"
 
 
-async def list_images() -> int:
+def _installation(config: Config) -> str | None:
+    """This data directory's installation id, if a service ever ran with it (never made here)."""
+    path = config.data_dir / "installation-id"
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _ours(labels: dict[str, str], tag: str, runtime_tags: set[str], owner: str | None) -> bool:
+    """Whether a tagged image is one this installation uses."""
+    from tinirun.labels import KIND, OWNER, Kind
+
+    kind = labels.get(KIND)
+    if kind == Kind.RUNTIME:
+        return tag in runtime_tags
+    if kind == Kind.FUNCTION:
+        return owner is not None and labels.get(OWNER) == owner
+    return kind == Kind.DEPENDENCIES
+
+
+async def list_images(everything: bool = False) -> int:
     from tinirun.engine.docker import Engine
     from tinirun.errors import EngineError
     from tinirun.labels import FUNCTION, KIND, LANG, SERVICE
+    from tinirun.runner.images import ImageManager
 
+    config = env_config()
     engine = Engine()
     try:
         found = await engine.list_images(SERVICE)
@@ -132,19 +161,30 @@ async def list_images() -> int:
         return 1
     finally:
         await engine.close()
+    images = ImageManager(engine, config.base_image, config.image_overrides)
+    runtime_tags = {images.runtime_tag(language) for language in all_languages().values()}
+    owner = _installation(config)
     rows = [("IMAGE", "KIND", "OF", "SIZE", "CREATED")]
+    hidden = 0
     for image in sorted(found, key=lambda i: (i.get("RepoTags") or ["~"])[0]):
         labels = image.get("Labels") or {}
-        tags = [t for t in image.get("RepoTags") or [] if t != "<none>:<none>"] or ["<untagged>"]
+        tags = [t for t in image.get("RepoTags") or [] if t != "<none>:<none>"]
+        shown = tags if everything else [t for t in tags if _ours(labels, t, runtime_tags, owner)]
+        if everything and not tags:
+            shown = ["<untagged>"]
+        hidden += len(tags or ["<untagged>"]) - len(shown)
         created = datetime.fromtimestamp(int(image.get("Created", 0)), UTC)
         # A runtime or dependency image is of a language; a function image of a function.
         of = labels.get(LANG) or labels.get(FUNCTION) or "-"
         rows += [(tag, labels.get(KIND, "-"), of,
                   _size(int(image.get("Size", 0))), created.strftime("%Y-%m-%d %H:%M"))
-                 for tag in tags]
+                 for tag in shown]
     style = Style(sys.stdout)
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
     for n, row in enumerate(rows):
         line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         print(style.dim(line) if n == 0 else line)
+    if hidden:
+        print(style.dim(f"({hidden} more: untagged, older or other installations' images; "
+                        "--all lists them)"), file=sys.stderr)
     return EXIT_OK

@@ -255,6 +255,24 @@ class Client:
         response = self._send("GET", "/languages")
         return parse_json(_LANGUAGES, response.content)
 
+    def health(self) -> dict[str, Any]:
+        """The service's health (GET /health, needs no key): `status` ok or unavailable, and
+        whether its `engine` and `store` answer. A 503 is an answer here, not an error."""
+        request = self._build("GET", "/health")
+        try:
+            response = self._http.send(request)
+        except httpx.TransportError as exc:
+            raise transport_error(exc, str(request.url)) from exc
+        if response.status_code not in (200, 503):
+            raise error_for(response)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ProtocolError("the health answer is not a JSON object")
+        return body
+
     def openapi(self) -> dict[str, Any]:
         """The service's OpenAPI document (needs no key)."""
         document = self._send("GET", "/openapi.json").json()
