@@ -223,7 +223,7 @@ def bench_function(svc: Service, n: int) -> dict[str, Any]:
             "function_over_one_off": round(fn.median / one_off.median, 2)}
 
 
-def load(run_once: Callable[[], None], concurrency: int, total: int) -> dict[str, Any]:
+def load(run_once: Callable[[], object], concurrency: int, total: int) -> dict[str, Any]:
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()

@@ -15,6 +15,29 @@ import pytest
 
 from tests.integration.server import Server, make_server
 
+# Markers by directory: `scripts/test -m "not docker"` (or `scripts/test tests/unit`) needs no
+# engine; pyproject's `--strict-markers` refuses a marker not declared there.
+DIRECTORY_MARKERS: dict[str, tuple[str, ...]] = {
+    "unit": (),
+    "store": (),  # the Redis cases are marked where they are made (tests/store/conftest.py)
+    "integration": ("docker",),
+    "hostile": ("docker", "slow"),
+    "faults": ("docker", "slow"),
+    "deploy": ("docker", "slow"),
+    "browser": ("docker", "browser"),
+}
+TESTS_DIR = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        try:
+            directory = item.path.relative_to(TESTS_DIR).parts[0]
+        except ValueError:
+            continue
+        for marker in DIRECTORY_MARKERS.get(directory, ()):
+            item.add_marker(marker)
+
 
 def free_port() -> int:
     with socket.socket() as sock:

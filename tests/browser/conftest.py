@@ -4,6 +4,7 @@ and the real server of the integration suite."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -41,7 +42,7 @@ def open_page(browser: Browser) -> Iterator[OpenPage]:
     errors: list[str] = []
     foreign: list[str] = []
 
-    def opener(srv: Server, fragment: str = "", key: str | None = API_KEY, **options: object) -> Page:
+    def opener(srv: Server, fragment: str = "", key: str | None = API_KEY, **options: Any) -> Page:
         context = browser.new_context(**options)
         contexts.append(context)
         page = context.new_page()

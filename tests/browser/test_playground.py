@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from tests.browser.conftest import OpenPage
 from tests.integration.conftest import container_exists, containers_of, wait_gone
@@ -91,7 +91,7 @@ def test_files_stdin_and_limits_reach_the_run(server: Server, open_page: OpenPag
     page = open_page(server, link("bash", code))
     page.click("#run-options summary")
     page.set_input_files("#run-files", files=[
-        {"name": "data.txt", "mimeType": "text/plain", "buffer": b"from a file\n"}])
+        FilePayload(name="data.txt", mimeType="text/plain", buffer=b"from a file\n")])
     expect(page.locator("#run-file-list")).to_contain_text("data.txt")
     page.fill("#run-stdin", "typed in")
     page.fill("#run-memory", "16")  # too little for tail's 20 MB line: killed for memory

@@ -12,6 +12,7 @@ from typing import Any
 
 from tests.conftest import RedisServer
 from tests.integration.server import Server, result_of
+from tests.wait import wait_until
 
 
 def test_redis_down_and_back_under_load(make, redis_server: RedisServer) -> None:  # type: ignore[no-untyped-def]
@@ -48,11 +49,16 @@ def test_redis_down_and_back_under_load(make, redis_server: RedisServer) -> None
                for f in (one_off_runs, one_off_runs, function_calls, listings)]
     for thread in threads:
         thread.start()
-    time.sleep(3)
+    wait_until(lambda: seen["run"][True] >= 3 and seen["call"][200] >= 1
+               and seen["list"][200] >= 1, "runs, calls and listings with Redis up")
     redis_server.stop()
-    time.sleep(4)
+    wait_until(lambda: seen["call"][503] >= 1 and seen["list"][503] >= 1,
+               "503s while Redis is down")
+    runs_while_down = seen["run"][True]
+    wait_until(lambda: seen["run"][True] >= runs_while_down + 3, "runs while Redis is down")
     redis_server.start()
-    time.sleep(4)
+    wait_until(lambda: seen["call"][404] >= 1, "function calls answered again (404: Redis "
+               "came back empty)")
     stop.set()
     for thread in threads:
         thread.join(60)

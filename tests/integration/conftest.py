@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from tests.integration.server import Server
+from tests.wait import wait_until
 
 
 def containers_of(server: Server) -> list[str]:
@@ -20,6 +21,19 @@ def containers_of(server: Server) -> list[str]:
         capture_output=True, text=True, check=True,
     )
     return out.stdout.split()
+
+
+def warm_containers(server: Server, lang: str) -> list[str]:
+    """Ids of the server's running containers of `lang`'s runtime image (the warm pool's,
+    when no run of that language is under way)."""
+    owner = (server.data_dir / "installation-id").read_text().strip()
+    out = subprocess.run(
+        ["docker", "ps", "-q", "--filter", f"label=tinirun.owner={owner}",
+         "--filter", "label=tinirun.kind=run", "--format", "{{.ID}} {{.Image}}"],
+        capture_output=True, text=True, check=True,
+    )
+    return [line.split()[0] for line in out.stdout.splitlines()
+            if line.split()[1].startswith(f"tinirun-runtime-{lang}:")]
 
 
 def container_of_run(chunks: list[dict[str, Any]]) -> str:
@@ -45,3 +59,8 @@ def wait_gone(cid: str, seconds: float) -> bool:
             return False
         time.sleep(0.1)
     return True
+
+
+def wait_warm(server: Server, lang: str) -> list[str]:
+    """Wait until a warm container of `lang` waits for the server's next run."""
+    return wait_until(lambda: warm_containers(server, lang), f"a warm {lang} container")

@@ -6,10 +6,9 @@ import concurrent.futures
 import json
 import subprocess
 import threading
-import time
 from typing import Any
 
-from tests.integration.conftest import container_of_run, wait_gone
+from tests.integration.conftest import container_of_run, wait_gone, wait_warm
 from tests.integration.server import Server, iter_chunks, result_of
 
 SLEEP = {"code": "import time\nprint('go', flush=True)\ntime.sleep(4)", "lang": "python",
@@ -65,15 +64,16 @@ def test_many_concurrent_clients_lose_no_run(make) -> None:  # type: ignore[no-u
 
 def test_warm_container_used_and_limits_updated(server: Server) -> None:
     server.run({"code": "echo warm", "lang": "bash"})  # the bash pool exists after one run
-    time.sleep(1.5)
+    wait_warm(server, "bash")
     chunks = server.run({"code": "echo again", "lang": "bash"})
     infos = [c["data"] for c in chunks if c["event"] == "info"]
     assert any(i.startswith("Using a warm container") for i in infos), infos
     code = ("cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || "
             "cat /sys/fs/cgroup/memory.max")
+    wait_warm(server, "bash")
     chunks = server.run({"code": code, "lang": "bash", "mem_limit_mb": 300})
     infos = [c["data"] for c in chunks if c["event"] == "info"]
-    assert any("limits updated" in i or "fresh" in i for i in infos), infos
+    assert any("limits updated" in i for i in infos), infos
     assert result_of(chunks)["stdout"].strip() == str(300 * 1024 * 1024)
 
 
@@ -88,11 +88,7 @@ def test_pool_off_uses_fresh_containers(make) -> None:  # type: ignore[no-untype
 
 def test_warm_containers_are_isolated_like_fresh_ones(server: Server) -> None:
     server.run({"code": "echo x", "lang": "bash"})
-    time.sleep(1.5)
-    out = subprocess.run(
-        ["docker", "ps", "-q", "--filter", "label=tinirun.kind=run"], capture_output=True,
-        text=True, check=True).stdout.split()
-    assert out, "no waiting container"
+    out = wait_warm(server, "bash")
     info = json.loads(subprocess.run(["docker", "inspect", out[0]], capture_output=True,
                                      check=True).stdout)[0]
     assert info["HostConfig"]["NetworkMode"] == "none"

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.integration.conftest import containers_of
+from tests.integration.conftest import containers_of, wait_warm
 from tests.integration.server import Server, make_server
 
 OK = {"code": "echo hi", "lang": "bash"}
@@ -152,7 +151,7 @@ def test_oversized_body_is_413(make) -> None:  # type: ignore[no-untyped-def]
     with srv.client() as client:
         declared = client.post("/api/code/run", json=body)
 
-        def chunks():  # type: ignore[no-untyped-def]
+        def chunks() -> Iterator[bytes]:
             for _ in range(10):
                 yield b" " * 1000  # no Content-Length: the cap holds on the bytes received
 
@@ -217,7 +216,7 @@ def test_rust_features_are_allowed(server: Server) -> None:
 
 def test_nothing_started_for_bad_input(server: Server) -> None:
     server.run(OK)  # the pools are full once a run has gone through
-    time.sleep(2)
+    wait_warm(server, OK["lang"])
     before = set(containers_of(server))
     for bad in ({"dependencies": ["a|b"]}, {"timeout": 1}, {"files": [{"path": "..", "content": ""}]}):
         assert post(server, {**OK, **bad})[0] in (400, 422)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.wait import async_wait_until
 from tinirun.errors import BusyError
 from tinirun.models import Chunk, RunResult
 from tinirun.runner.gate import STOPPED, Gate
@@ -25,9 +26,9 @@ async def test_runs_beyond_the_slots_wait_and_hear_their_place() -> None:
     gate = Gate(slots=1, queue_size=5)
     release = asyncio.Event()
     first = asyncio.create_task(collect(gate.stream(job(release, "a"))))
-    await asyncio.sleep(0.05)
+    await async_wait_until(lambda: gate.running == 1, "the first run in its slot")
     second = asyncio.create_task(collect(gate.stream(job(release, "b"))))
-    await asyncio.sleep(0.05)
+    await async_wait_until(lambda: gate.waiting == 1, "the second run queued")
     assert gate.running == 1 and gate.waiting == 1
     release.set()
     assert await first == ["a"]
@@ -39,7 +40,7 @@ async def test_full_queue_is_refused_with_retry_after() -> None:
     gate = Gate(slots=1, queue_size=1)
     release = asyncio.Event()
     tasks = [asyncio.create_task(collect(gate.stream(job(release, str(i))))) for i in range(2)]
-    await asyncio.sleep(0.05)
+    await async_wait_until(lambda: gate.running == 1 and gate.waiting == 1, "slot and queue full")
     with pytest.raises(BusyError) as info:
         gate.check()
     assert info.value.retry_after >= 1
@@ -52,9 +53,9 @@ async def test_leaving_the_queue_frees_the_place() -> None:
     gate = Gate(slots=1, queue_size=5)
     release = asyncio.Event()
     running = asyncio.create_task(collect(gate.stream(job(release, "a"))))
-    await asyncio.sleep(0.05)
+    await async_wait_until(lambda: gate.running == 1, "the first run in its slot")
     waiting = asyncio.create_task(collect(gate.stream(job(release, "b"))))
-    await asyncio.sleep(0.05)
+    await async_wait_until(lambda: gate.waiting == 1, "the second run queued")
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
@@ -76,9 +77,9 @@ async def test_stop_ends_running_and_waiting_runs_with_an_error() -> None:
         yield Chunk.result(RunResult(stdout="", stderr="", exit_code=137, timeout=False))
 
     running = asyncio.create_task(events(gate.stream(run(release))))
-    await asyncio.sleep(0.05)
+    await async_wait_until(lambda: gate.running == 1, "the first run in its slot")
     waiting = asyncio.create_task(collect(gate.stream(job(release, "b"))))
-    await asyncio.sleep(0.05)
+    await async_wait_until(lambda: gate.waiting == 1, "the second run queued")
     gate.stop()
     release.set()  # the running one ends (as its container is removed)
     assert await running == ["error"]

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.wait import async_wait_until
 from tinirun.errors import BusyError
 from tinirun.metrics import Metrics
 from tinirun.models import Chunk, ErrorData, ErrorKind, RunResult
@@ -33,8 +34,8 @@ async def test_a_full_queue_counts_a_rejection() -> None:
         await release.wait()
         yield Chunk.info("done")
 
-    running = asyncio.create_task(anext(gate.stream(job())))
-    await asyncio.sleep(0.05)
+    running: asyncio.Task[Chunk] = asyncio.create_task(anext(gate.stream(job())))  # type: ignore[arg-type]
+    await async_wait_until(lambda: gate.running == 1, "the run in its slot")
     with pytest.raises(BusyError):
         gate.check()
     release.set()
@@ -68,7 +69,7 @@ async def test_run_outcomes_and_a_client_that_left() -> None:
             pass
     left = metrics.observe_run(chunks(timed_out), "go", "function")
     await anext(left)
-    await left.aclose()
+    await left.aclose()  # type: ignore[attr-defined]
     assert sample(metrics, "tinirun_runs_total", language="python", kind="code",
                   outcome="timeout") == 1
     assert sample(metrics, "tinirun_runs_total", language="python", kind="code",

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tinirun.api.streaming import encode, stream_format
-from tinirun.models import Chunk, ErrorData, ErrorKind, RunResult
+from tinirun.models import Chunk, ChunkEvent, ErrorData, ErrorKind, RunResult
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ def test_utf8_is_not_escaped() -> None:
 @pytest.mark.parametrize("fmt", ["ndjson", "sse"])
 def test_one_chunk_is_one_line_whatever_the_output(fmt: str) -> None:
     text = "a\x85b\u2028c\u2029d\r\ne\x00f\x1c\x1d\x1eg\x0b\x0ch"
-    encoded = encode(Chunk(event="stdout", data=text), fmt).decode()
+    encoded = encode(Chunk(event=ChunkEvent.STDOUT, data=text), fmt).decode()
     body = encoded.removeprefix("data: ").rstrip("\n")
     assert len(body.splitlines()) == 1
     assert json.loads(body)["data"] == text
