@@ -28,7 +28,7 @@ def warm_containers(server: Server, lang: str) -> list[str]:
     when no run of that language is under way)."""
     owner = (server.data_dir / "installation-id").read_text().strip()
     out = subprocess.run(
-        ["docker", "ps", "-q", "--filter", f"label=tinirun.owner={owner}",
+        ["docker", "ps", "--filter", f"label=tinirun.owner={owner}",
          "--filter", "label=tinirun.kind=run", "--format", "{{.ID}} {{.Image}}"],
         capture_output=True, text=True, check=True,
     )

@@ -1,0 +1,192 @@
+"""A fake Docker engine at the adapter's seam (`tinirun.engine.docker.Engine`'s methods and
+`attached.Lifecycle` / `attached.Channel`), for the fast suite of the core.
+
+Each container runs a `Program`: what it writes, how it ends. Everything above the adapter
+(Attached.feed, the Runner, the pool, the function builds, the housekeeper) is the real code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tinirun.engine.attached import KILLED, Attached, Output
+from tinirun.errors import BuildError, EngineError
+
+
+@dataclass
+class Program:
+    """What a fake container does once fed: write `output`, then end with `exit_code`
+    (or run until it is killed, when `hang`)."""
+
+    output: list[tuple[int, bytes]] = field(default_factory=list)
+    exit_code: int = 0
+    oom: bool = False
+    hang: bool = False
+    # Kill events the engine reports for the container (a stop from outside).
+    signals: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FakeContainer:
+    id: str
+    config: dict[str, Any]
+    program: Program
+    created: float = field(default_factory=time.time)
+    stdin: bytes = b""
+    fed: asyncio.Event = field(default_factory=asyncio.Event)
+    killed: asyncio.Event = field(default_factory=asyncio.Event)
+    exited: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: bool = False
+    state: str = "running"
+
+
+class FakeChannel:
+    def __init__(self, container: FakeContainer) -> None:
+        self.container = container
+        self._pending = list(container.program.output)
+
+    @property
+    def open(self) -> bool:
+        return not self.container.closed and not self.container.killed.is_set()
+
+    async def write(self, data: bytes) -> None:
+        self.container.stdin += data
+
+    def close_input(self) -> None:
+        self.container.fed.set()
+
+    async def read(self) -> Output | None:
+        await self.container.fed.wait()
+        await asyncio.sleep(0)
+        if self._pending and not self.container.killed.is_set():
+            stream, data = self._pending.pop(0)
+            return Output(stream, data)
+        if self.container.program.hang:
+            await self.container.killed.wait()
+        self.container.state = "exited"
+        self.container.exited.set()
+        return None
+
+    def close(self) -> None:
+        self.container.closed = True
+
+
+@dataclass
+class FakeImage:
+    id: str
+    tags: list[str]
+    labels: dict[str, str]
+    created: float = field(default_factory=time.time)
+
+
+class FakeEngine:
+    """The engine adapter's methods, in memory."""
+
+    def __init__(self, program: Callable[[dict[str, Any]], Program] | None = None) -> None:
+        self.program = program or (lambda config: Program())
+        self.containers: dict[str, FakeContainer] = {}
+        self.removed: list[str] = []
+        self.images: dict[str, FakeImage] = {}
+        self.calls: Counter[str] = Counter()
+        self.fail_start: EngineError | None = None
+        self.fail_update = False
+        # Builds of a tag wait on its gate when one is set (to order concurrent builds).
+        self.build_gates: dict[str, asyncio.Event] = {}
+        self.build_errors: dict[str, str] = {}
+        self._ids = itertools.count(1)
+
+    # --- containers (attached.Lifecycle) ------------------------------------------------------
+
+    async def start(self, config: dict[str, Any]) -> Attached:
+        self.calls["start"] += 1
+        if self.fail_start is not None:
+            raise self.fail_start
+        cid = f"{next(self._ids):064x}"
+        container = FakeContainer(cid, config, self.program(config))
+        self.containers[cid] = container
+        return Attached(self, cid, FakeChannel(container), config)
+
+    async def update_limits(self, container_id: str, memory: int, nano_cpus: int) -> None:
+        self.calls["update"] += 1
+        if self.fail_update:
+            raise EngineError("update refused")
+        host = self.containers[container_id].config["HostConfig"]
+        host.update(Memory=memory, MemorySwap=memory, NanoCpus=nano_cpus)
+
+    async def wait(self, container_id: str) -> int | None:
+        self.calls["wait"] += 1
+        container = self.containers[container_id]
+        await container.exited.wait()
+        return KILLED if container.killed.is_set() else container.program.exit_code
+
+    async def oom_killed(self, container_id: str) -> bool:
+        self.calls["inspect"] += 1
+        return self.containers[container_id].program.oom
+
+    async def kill(self, container_id: str) -> None:
+        self.calls["kill"] += 1
+        self.containers[container_id].killed.set()
+
+    async def kill_signals(self, container_id: str, since: float) -> list[str]:
+        self.calls["events"] += 1
+        return list(self.containers[container_id].program.signals)
+
+    def remove_soon(self, container_id: str) -> None:
+        self.removed.append(container_id)
+        self.containers.pop(container_id, None)
+
+    async def remove_container(self, container_id: str) -> None:
+        self.remove_soon(container_id)
+
+    async def list_containers(self, label: str = "tinirun") -> list[dict[str, Any]]:
+        key, _, value = label.partition("=")
+        return [{"Id": c.id, "State": c.state, "Created": c.created,
+                 "Labels": c.config.get("Labels", {})}
+                for c in self.containers.values()
+                if key in c.config.get("Labels", {})
+                and (not value or c.config["Labels"][key] == value)]
+
+    # --- images -------------------------------------------------------------------------------
+
+    def add_image(self, tag: str, labels: Mapping[str, str] | None = None) -> FakeImage:
+        image = FakeImage(f"sha256:{next(self._ids):064x}", [tag], dict(labels or {}))
+        self.images[tag] = image
+        return image
+
+    async def image_id(self, ref: str) -> str | None:
+        image = self.images.get(ref)
+        if image is None:
+            image = next((i for i in self.images.values() if i.id == ref), None)
+        return None if image is None else image.id
+
+    async def build(self, context: bytes, tag: str, labels: Mapping[str, str],
+                    buildargs: Mapping[str, str] | None = None) -> AsyncIterator[str]:
+        self.calls["build"] += 1
+        yield f"Step 1/1 : building {tag}"
+        gate = self.build_gates.get(tag)
+        if gate is not None:
+            await gate.wait()
+        if tag in self.build_errors:
+            raise BuildError(f"Build of {tag} failed", self.build_errors[tag])
+        self.add_image(tag, {"tinirun": "1", **labels})
+        yield f"Successfully tagged {tag}"
+
+    async def list_images(self, label: str = "tinirun") -> list[dict[str, Any]]:
+        key, _, value = label.partition("=")
+        return [{"Id": i.id, "RepoTags": list(i.tags), "Labels": dict(i.labels),
+                 "Created": i.created}
+                for i in {id(i): i for i in self.images.values()}.values()
+                if key in i.labels and (not value or i.labels[key] == value)]
+
+    async def remove_image(self, ref: str) -> bool:
+        for tag, image in list(self.images.items()):
+            if ref in (tag, image.id):
+                del self.images[tag]
+                return True
+        return False
