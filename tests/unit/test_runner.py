@@ -78,7 +78,7 @@ async def test_payload_is_written_to_the_container() -> None:
         seen.append(engine.containers[cid].stdin)
         return await original(cid)
 
-    engine.wait = wait  # type: ignore[method-assign]
+    engine.wait = wait  # type: ignore[method-assign,assignment]
     await execute(runner)
     assert seen == [b"payload"]
 
