@@ -14,7 +14,7 @@ from typing import Any
 
 import platformdirs
 
-from tinirun.languages import all_languages
+from tinirun.languages import LANGUAGES_DIR_ENV, all_languages
 from tinirun.models import MAX_STREAM_BYTES
 
 
@@ -79,6 +79,15 @@ def _existing_file(raw: str) -> Path | None:
 
 def _path(raw: str) -> Path:
     return Path(raw).expanduser()
+
+
+def _optional_dir(raw: str) -> Path | None:
+    if not raw.strip():
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_dir():
+        raise ValueError(f"no such directory: {raw}")
+    return path
 
 
 @dataclass(frozen=True)
@@ -154,6 +163,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Serve Prometheus metrics at /metrics.", _bool),
     Setting("RUNNER_METRICS_PUBLIC", "metrics_public", "false",
             "Serve /metrics without the API key (for a scraper on a private network).", _bool),
+    Setting(LANGUAGES_DIR_ENV, "languages_dir", "",
+            "Directory of language folders to serve instead of the shipped ones "
+            "(docs/languages.md); read once at start.", _optional_dir),
 )
 
 
@@ -197,6 +209,7 @@ class Config:
     playground: bool = _default("playground")
     metrics: bool = _default("metrics")
     metrics_public: bool = _default("metrics_public")
+    languages_dir: Path | None = _default("languages_dir")
     # RUNNER_IMAGE_<LANG>: an image to use as that language's runtime instead of building ours.
     image_overrides: dict[str, str] = field(default_factory=dict)
 

@@ -271,3 +271,59 @@ class FunctionRunRequest(RunLimits):
     """Body of POST /api/function/{name}/run and /run/stream."""
 
     input: Text = ""
+
+
+# --- Languages --------------------------------------------------------------------------------
+
+
+class DependencyInfo(BaseModel):
+    """How a language's dependencies are installed."""
+
+    manager: str = Field(description="The package manager (pip, npm, go, cargo, apt, ...).")
+    syntax: str = Field(description="How an entry of `dependencies` is written.")
+
+
+class DiagnosticInfo(BaseModel):
+    """How to read one kind of line of a compiler's or interpreter's output as a diagnostic
+    of the snippet (docs/languages.md says how they are applied)."""
+
+    pattern: str = Field(description="Python regular expression matching one whole line, with "
+                         "named groups `line` and optionally `column`, `message`, `severity`, "
+                         "`file`; JavaScript reads it with `(?P<` turned into `(?<`.")
+    message_pattern: str = Field(description="When not empty: the message is the `message` "
+                                 "group of the nearest line before or after that matches it.")
+    message_at: Literal["before", "after"]
+    severity: Literal["error", "warning", "info"] = Field(
+        description="Severity when the lines' `severity` group says none.")
+    column_base: Literal[0, 1] = Field(description="0 when the tool counts columns from 0.")
+
+
+class EditorInfo(BaseModel):
+    """Hints for an editor of the language's snippets."""
+
+    mode: str = Field(description="Editor language mode (the playground's names); empty: text.")
+    indent: str = Field(description="One level of indentation: a tab or spaces.")
+
+
+class FunctionFileInfo(BaseModel):
+    """The user's file of a function in this language, and the sample a new one starts with."""
+
+    file: str
+    sample: str
+
+
+class LanguageInfo(BaseModel):
+    """One language of GET /api/languages."""
+
+    name: str
+    version: str | None = Field(description="The runtime's version as its image reports it; "
+                                "null while the image is not built.")
+    extension: str = Field(description="The usual file extension, without the dot.")
+    extensions: list[str] = Field(description="Every extension of the language's files.")
+    source: str = Field(description="The snippet's file name where it runs.")
+    compiled: bool = Field(description="The snippet is compiled (or transpiled) before it runs.")
+    dependencies: DependencyInfo
+    example: str = Field(description="A complete example program.")
+    diagnostics: list[DiagnosticInfo]
+    editor: EditorInfo
+    function: FunctionFileInfo

@@ -20,7 +20,9 @@ from tinirun.engine.container import Isolation
 from tinirun.engine.docker import Engine
 from tinirun.errors import EngineError
 from tinirun.labels import OWNER
+from tinirun.languages import all_languages
 from tinirun.metrics import Metrics
+from tinirun.runner.catalog import LanguageCatalog
 from tinirun.runner.functions import FunctionService
 from tinirun.runner.gate import Gate
 from tinirun.runner.housekeeping import Housekeeper
@@ -47,6 +49,7 @@ class Services:
     functions: FunctionService
     housekeeper: Housekeeper
     metrics: Metrics
+    catalog: LanguageCatalog
     _cleanup: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def start(self) -> None:
@@ -71,6 +74,7 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._cleanup
         await self.functions.close(grace)
+        await self.catalog.close()
         await self.pool.close()
         await self.housekeeper.at_stop()
         await self.store.close()
@@ -133,6 +137,7 @@ async def build_services(config: Config) -> Services:
     functions = FunctionService(store, engine, images, runner, pool, labels={OWNER: owner})
     housekeeper = Housekeeper(engine, images, runner, pool, functions, owner,
                               config.dependency_image_max_age)
+    catalog = LanguageCatalog(all_languages(), engine, images, runner)
     return Services(config=config, engine=engine, images=images, pool=pool, runner=runner,
                     gate=gate, store=store, functions=functions, housekeeper=housekeeper,
-                    metrics=metrics)
+                    metrics=metrics, catalog=catalog)

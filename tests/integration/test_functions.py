@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import RedisServer, free_port
 from tests.integration.conftest import container_exists, containers_of
 from tests.integration.server import Server, make_server, result_of
+from tinirun.languages import all_languages
 
 SAMPLE_INPUT = "tinirun"
 UPDATED = {
@@ -197,10 +198,7 @@ def test_list_is_not_capped(fn_server: Server) -> None:
         assert len(page.json()) == min(1, max(0, total - 1))
 
 
-SAMPLE_LANGS = ["bash", "go", "javascript", "python", "rust", "typescript"]
-
-
-@pytest.mark.parametrize("lang", SAMPLE_LANGS)
+@pytest.mark.parametrize("lang", sorted(all_languages()))
 def test_sample_runs_as_created(server: Server, lang: str) -> None:
     name = f"sample-{lang}"
     chunks = create(server, name, lang)

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from fastapi import Depends, FastAPI
 
 from tinirun import __version__
-from tinirun.api import code, errors, functions, ops
+from tinirun.api import code, errors, functions, languages, ops
 from tinirun.api.auth import require_api_key
 from tinirun.api.middleware import ApiBodyMiddleware
 from tinirun.api.openapi import install_chunk_schema, install_docs
@@ -37,6 +37,7 @@ def create_api(config: Config) -> FastAPI:
     api.include_router(ops.router, tags=["service"])
     api.include_router(code.router, dependencies=secured, tags=["code"])
     api.include_router(functions.router, dependencies=secured, tags=["functions"])
+    api.include_router(languages.router, dependencies=secured, tags=["languages"])
     install_docs(api)
     install_chunk_schema(api)
     errors.install(api)

@@ -1,106 +1,195 @@
 """Languages are data: one folder each, holding a Dockerfile, a function wrapper and sample,
-and a `language.toml` that says how a snippet is compiled and run.
+and a `language.toml` (schema: `tinirun.languages.spec`) that says how a snippet is compiled
+and run, how its dependencies are installed and how its diagnostics read.
 
-Adding a language is adding a folder here; nothing else names the languages one by one.
+Adding a language is adding a folder here, or to the directory RUNNER_LANGUAGES_DIR names;
+nothing else names the languages one by one (docs/languages.md).
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 from pathlib import Path
 
-LANGUAGES_DIR = Path(__file__).parent
+from pydantic import ValidationError
 
+from tinirun.languages.spec import (
+    DependencySpec,
+    DiagnosticSpec,
+    EditorSpec,
+    FunctionSpec,
+    LanguageError,
+    LanguageSpec,
+)
 
-@dataclass(frozen=True)
-class FunctionSpec:
-    """How a named function of this language is built into an image and called."""
+__all__ = [
+    "BUILTIN_DIR", "LANGUAGES_DIR_ENV", "DiagnosticSpec", "EditorSpec", "FunctionSpec",
+    "Language", "LanguageError", "LanguageName", "all_languages", "get_language",
+    "language_for_extension", "languages_dir", "load_language", "load_languages",
+]
 
-    file: str
-    sample: str
-    wrapper: str
-    run: str
-    build: str = ""
-    files: dict[str, str] = field(default_factory=dict)
+# The languages shipped with tinirun: the folders beside this file.
+BUILTIN_DIR = Path(__file__).parent
+# The setting that points the service at another directory of language folders.
+LANGUAGES_DIR_ENV = "RUNNER_LANGUAGES_DIR"
 
 
 @dataclass(frozen=True)
 class Language:
-    """One runtime: where its files are, and the shell commands that compile and run a snippet."""
+    """One runtime: its folder and its checked `language.toml`."""
 
-    name: str
     folder: Path
-    extensions: tuple[str, ...]
-    source: str
-    run: str
-    compile: str
-    env: dict[str, str]
-    install: str
-    # The package manager whose grammar a dependency follows (tinirun.dependencies).
-    dependency_manager: str
-    dependency_options: tuple[str, ...]
-    keep_dependency_order: bool
-    function: FunctionSpec
-    files: dict[str, str] = field(default_factory=dict)
-    example: str = ""  # file of a complete program, the playground's starting snippet
+    spec: LanguageSpec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def extensions(self) -> tuple[str, ...]:
+        return self.spec.extensions
+
+    @property
+    def source(self) -> str:
+        return self.spec.source
+
+    @property
+    def run(self) -> str:
+        return self.spec.run
+
+    @property
+    def compile(self) -> str:
+        return self.spec.compile
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.spec.env
+
+    @property
+    def files(self) -> dict[str, str]:
+        return self.spec.files
+
+    @property
+    def function(self) -> FunctionSpec:
+        return self.spec.function
+
+    @property
+    def dependencies(self) -> DependencySpec:
+        return self.spec.dependencies
+
+    @property
+    def install(self) -> str:
+        return self.spec.dependencies.install
+
+    @property
+    def dependency_manager(self) -> str:
+        return self.spec.dependencies.manager
+
+    @property
+    def dependency_options(self) -> tuple[str, ...]:
+        return self.spec.dependencies.options
+
+    @property
+    def keep_dependency_order(self) -> bool:
+        return self.spec.dependencies.keep_order
+
+    @property
+    def editor(self) -> EditorSpec:
+        return self.spec.editor
+
+    @property
+    def diagnostics(self) -> tuple[DiagnosticSpec, ...]:
+        return self.spec.diagnostics
+
+    @property
+    def example(self) -> str:
+        return self.spec.example
 
     @property
     def example_code(self) -> str:
-        return self.read(self.example) if self.example else ""
+        return self.read(self.spec.example)
+
+    @property
+    def sample_code(self) -> str:
+        return self.read(self.spec.function.sample)
 
     @property
     def dockerfile(self) -> str:
         return (self.folder / "Dockerfile").read_text()
 
     def read(self, name: str) -> str:
-        """A file of this language's folder (wrapper, sample)."""
+        """A file of this language's folder (wrapper, sample, example)."""
         return (self.folder / name).read_text()
 
-    @property
-    def sample_code(self) -> str:
-        return self.read(self.function.sample)
+    def install_entries(self, dependencies: Sequence[str]) -> list[str]:
+        """The entries as the package manager takes them (the folder's rewrite rules applied)."""
+        return [self.spec.dependencies.rewritten(entry) for entry in dependencies]
 
 
-def _load(folder: Path) -> Language:
-    data = tomllib.loads((folder / "language.toml").read_text())
-    deps = data.get("dependencies", {})
-    fn = data["function"]
-    return Language(
-        name=data["name"],
-        folder=folder,
-        extensions=tuple(data.get("extensions", [])),
-        source=data["source"],
-        run=data["run"],
-        compile=data.get("compile", ""),
-        env=dict(data.get("env", {})),
-        install=deps["install"],
-        dependency_manager=deps.get("manager", ""),
-        dependency_options=tuple(deps.get("options", [])),
-        keep_dependency_order=bool(deps.get("keep_order", False)),
-        function=FunctionSpec(
-            file=fn["file"],
-            sample=fn["sample"],
-            wrapper=fn["wrapper"],
-            run=fn["run"],
-            build=fn.get("build", ""),
-            files=dict(fn.get("files", {})),
-        ),
-        files=dict(data.get("files", {})),
-        example=data.get("example", ""),
-    )
+def _location(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def load_language(folder: Path) -> Language:
+    """The language of `folder`; LanguageError names the file and the key that are wrong."""
+    path = folder / "language.toml"
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise LanguageError(f"{path}: {exc}") from None
+    try:
+        spec = LanguageSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_location(error['loc'])}: "
+            + ("unknown key" if error["type"] == "extra_forbidden" else error["msg"])
+            for error in exc.errors()
+        )
+        raise LanguageError(f"{path}: {problems}") from None
+    if spec.name != folder.name:
+        raise LanguageError(f"{path}: name: {spec.name!r} differs from its folder's name")
+    needed = {"Dockerfile", spec.example, spec.function.sample, spec.function.wrapper}
+    for name in sorted(needed):
+        if not (folder / name).is_file():
+            raise LanguageError(f"{path}: the folder has no file {name!r}")
+    return Language(folder=folder, spec=spec)
+
+
+def load_languages(directory: Path) -> dict[str, Language]:
+    """Every language folder of `directory` (each subfolder with a `language.toml`), by name."""
+    if not directory.is_dir():
+        raise LanguageError(f"{directory}: not a directory of language folders")
+    found: dict[str, Language] = {}
+    for toml in sorted(directory.glob("*/language.toml")):
+        language = load_language(toml.parent)
+        found[language.name] = language
+    if not found:
+        raise LanguageError(f"{directory}: no language folders (*/language.toml) in it")
+    extensions: dict[str, str] = {}
+    for language in found.values():
+        for extension in language.extensions:
+            if extension in extensions:
+                raise LanguageError(f"{language.folder / 'language.toml'}: extensions: "
+                                    f"{extension!r} is also {extensions[extension]}'s")
+            extensions[extension] = language.name
+    return found
+
+
+def languages_dir() -> Path:
+    """The directory the service takes its languages from: RUNNER_LANGUAGES_DIR, else ours."""
+    raw = os.environ.get(LANGUAGES_DIR_ENV, "").strip()
+    return Path(raw).expanduser() if raw else BUILTIN_DIR
 
 
 @cache
 def all_languages() -> dict[str, Language]:
-    """Every language folder, by name."""
-    found = {}
-    for toml in sorted(LANGUAGES_DIR.glob("*/language.toml")):
-        language = _load(toml.parent)
-        found[language.name] = language
-    return found
+    """The service's languages, by name (read once: the request schema is built from them)."""
+    return load_languages(languages_dir())
 
 
 def get_language(name: str) -> Language:

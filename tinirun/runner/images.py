@@ -85,22 +85,10 @@ def ca_env_script(has_ca: bool) -> str:
 
 
 def install_script(language: Language, dependencies: Sequence[str]) -> str:
-    """The shell command that installs `dependencies` for `language`."""
-    quoted = " ".join(shlex.quote(dep) for dep in _cargo_style(language, dependencies))
+    """The shell command that installs `dependencies` for `language` (its folder's rewrite
+    rules applied to each entry)."""
+    quoted = " ".join(shlex.quote(dep) for dep in language.install_entries(dependencies))
     return language.install.replace("{deps}", quoted)
-
-
-def _cargo_style(language: Language, dependencies: Sequence[str]) -> list[str]:
-    # cargo add spells a version as name@version; the original's clients write name=version.
-    if language.name != "rust":
-        return list(dependencies)
-    out = []
-    for dep in dependencies:
-        if not dep.startswith("-") and "=" in dep and "@" not in dep:
-            name, _, version = dep.partition("=")
-            dep = f"{name}@{version}"
-        out.append(dep)
-    return out
 
 
 def _checked(script: str) -> str:

@@ -167,6 +167,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/languages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the languages
+         * @description Each language: its runtime's version, files, dependencies, example program, how to read
+         *     its diagnostics and hints for an editor.
+         */
+        get: operations["list_languages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -212,6 +233,72 @@ export interface components {
              * @description 1 to 50 letters, digits, `_` or `-`.
              */
             name: string;
+        };
+        /**
+         * DependencyInfo
+         * @description How a language's dependencies are installed.
+         */
+        DependencyInfo: {
+            /**
+             * Manager
+             * @description The package manager (pip, npm, go, cargo, apt, ...).
+             */
+            manager: string;
+            /**
+             * Syntax
+             * @description How an entry of `dependencies` is written.
+             */
+            syntax: string;
+        };
+        /**
+         * DiagnosticInfo
+         * @description How to read one kind of line of a compiler's or interpreter's output as a diagnostic
+         *     of the snippet (docs/languages.md says how they are applied).
+         */
+        DiagnosticInfo: {
+            /**
+             * Column Base
+             * @description 0 when the tool counts columns from 0.
+             * @enum {integer}
+             */
+            column_base: 0 | 1;
+            /**
+             * Message At
+             * @enum {string}
+             */
+            message_at: "before" | "after";
+            /**
+             * Message Pattern
+             * @description When not empty: the message is the `message` group of the nearest line before or after that matches it.
+             */
+            message_pattern: string;
+            /**
+             * Pattern
+             * @description Python regular expression matching one whole line, with named groups `line` and optionally `column`, `message`, `severity`, `file`; JavaScript reads it with `(?P<` turned into `(?<`.
+             */
+            pattern: string;
+            /**
+             * Severity
+             * @description Severity when the lines' `severity` group says none.
+             * @enum {string}
+             */
+            severity: "error" | "warning" | "info";
+        };
+        /**
+         * EditorInfo
+         * @description Hints for an editor of the language's snippets.
+         */
+        EditorInfo: {
+            /**
+             * Indent
+             * @description One level of indentation: a tab or spaces.
+             */
+            indent: string;
+            /**
+             * Mode
+             * @description Editor language mode (the playground's names); empty: text.
+             */
+            mode: string;
         };
         /**
          * ErrorData
@@ -271,6 +358,16 @@ export interface components {
              * @description The version number, as a string; 1 at creation, +1 per update.
              */
             version: string;
+        };
+        /**
+         * FunctionFileInfo
+         * @description The user's file of a function in this language, and the sample a new one starts with.
+         */
+        FunctionFileInfo: {
+            /** File */
+            file: string;
+            /** Sample */
+            sample: string;
         };
         /**
          * FunctionInfo
@@ -359,6 +456,49 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /**
+         * LanguageInfo
+         * @description One language of GET /api/languages.
+         */
+        LanguageInfo: {
+            /**
+             * Compiled
+             * @description The snippet is compiled (or transpiled) before it runs.
+             */
+            compiled: boolean;
+            dependencies: components["schemas"]["DependencyInfo"];
+            /** Diagnostics */
+            diagnostics: components["schemas"]["DiagnosticInfo"][];
+            editor: components["schemas"]["EditorInfo"];
+            /**
+             * Example
+             * @description A complete example program.
+             */
+            example: string;
+            /**
+             * Extension
+             * @description The usual file extension, without the dot.
+             */
+            extension: string;
+            /**
+             * Extensions
+             * @description Every extension of the language's files.
+             */
+            extensions: string[];
+            function: components["schemas"]["FunctionFileInfo"];
+            /** Name */
+            name: string;
+            /**
+             * Source
+             * @description The snippet's file name where it runs.
+             */
+            source: string;
+            /**
+             * Version
+             * @description The runtime's version as its image reports it; null while the image is not built.
+             */
+            version: string | null;
         };
         /**
          * LanguageName
@@ -992,6 +1132,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    list_languages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LanguageInfo"][];
                 };
             };
         };

@@ -1,0 +1,105 @@
+"""GET /api/languages against the real images, and a seventh language added as a folder alone."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.server import Server, result_of
+from tinirun.languages import BUILTIN_DIR, all_languages
+
+LUA = Path(__file__).parent / "languages" / "lua"
+# The version each shipped runtime image reports.
+VERSIONS = {
+    "bash": r"GNU bash, version 5\.\d+.*",
+    "go": r"go version go1\.\d+(\.\d+)? linux/\w+",
+    "javascript": r"v\d+\.\d+\.\d+",
+    "python": r"Python 3\.\d+\.\d+",
+    "rust": r"rustc 1\.\d+\.\d+.*",
+    "typescript": r"Node\.js v\d+\.\d+\.\d+, TypeScript 5\.\d+\.\d+",
+}
+
+
+def languages(server: Server) -> list[dict[str, Any]]:
+    with server.client() as client:
+        response = client.get("/api/languages")
+    assert response.status_code == 200, response.text
+    data: list[dict[str, Any]] = response.json()
+    return data
+
+
+def test_languages_need_the_key(server: Server) -> None:
+    assert httpx.get(f"{server.url}/api/languages").status_code == 401
+
+
+def test_languages_describe_each_folder_and_its_image(server: Server) -> None:
+    listed = languages(server)
+    assert [entry["name"] for entry in listed] == sorted(all_languages()) == sorted(VERSIONS)
+    for entry in listed:
+        language = all_languages()[entry["name"]]
+        assert entry["version"] is not None, entry["name"]
+        assert re.fullmatch(VERSIONS[entry["name"]], entry["version"]), entry
+        assert entry["extension"] == language.extensions[0]
+        assert entry["source"] == language.source
+        assert entry["example"] == language.example_code
+        assert entry["dependencies"]["manager"] == language.dependency_manager
+        assert entry["dependencies"]["syntax"]
+        assert entry["function"]["sample"] == language.sample_code
+    by_name = {entry["name"]: entry for entry in listed}
+    assert by_name["go"]["compiled"] and by_name["rust"]["compiled"]
+    assert not by_name["python"]["compiled"] and not by_name["bash"]["compiled"]
+    assert by_name["go"]["editor"] == {"mode": "go", "indent": "\t"}
+    for name in ("go", "javascript", "python", "rust", "typescript"):
+        assert by_name[name]["diagnostics"], name
+    # Read once: the answer does not change (and runs no container) the second time.
+    assert languages(server) == listed
+
+
+@pytest.fixture(scope="module")
+def lua_server(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A service whose languages directory holds the shipped six and a Lua folder."""
+    from tests.integration.server import make_server
+
+    tmp = tmp_path_factory.mktemp("lua")
+    directory = tmp / "languages"
+    directory.mkdir()
+    for name in all_languages():
+        (directory / name).symlink_to(BUILTIN_DIR / name, target_is_directory=True)
+    (directory / "lua").symlink_to(LUA, target_is_directory=True)
+    srv = make_server(tmp, RUNNER_LANGUAGES_DIR=str(directory))
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def test_a_seventh_language_is_a_folder(lua_server: Server) -> None:
+    # A run (its runtime image is built on first use), with a runtime error read as data.
+    example = (LUA / "example.lua").read_text()
+    result = result_of(lua_server.run({"lang": "lua", "code": example}))
+    assert result["exit_code"] == 0, result
+    assert result["stdout"] == "Hello, world!\ntick 1\ntick 2\ntick 3\n"
+    failed = result_of(lua_server.run({"lang": "lua", "code": "print(1)\nnope()\n"}))
+    assert failed["exit_code"] == 1
+    assert "main.lua:2: attempt to call a nil value (global 'nope')" in failed["stderr"]
+    # The language list knows it, with the version its image reports.
+    entry = next(e for e in languages(lua_server) if e["name"] == "lua")
+    assert re.fullmatch(r"Lua 5\.4\.\d+ .*", entry["version"]), entry
+    assert entry["extension"] == "lua" and entry["editor"]["mode"] == "lua"
+    # A function: created with its sample, updated, run.
+    with lua_server.client() as client:
+        created = client.post("/api/function", json={"name": "greet-lua", "language": "lua"})
+        assert created.status_code == 200
+        assert '"event":"error"' not in created.text.replace(" ", ""), created.text[-500:]
+        ran = client.post("/api/function/greet-lua/run", json={"input": "tinirun"})
+        assert ran.status_code == 200, ran.text
+        assert ran.json()["stdout"] == "Hello, tinirun!"
+        updated = client.post("/api/function/greet-lua",
+                              json={"code": "function run(input)\n  return input:upper()\nend\n"})
+        assert '"event":"error"' not in updated.text.replace(" ", ""), updated.text[-500:]
+        assert client.post("/api/function/greet-lua/run",
+                           json={"input": "abc"}).json()["stdout"] == "ABC"
+        client.delete("/api/function/greet-lua")

@@ -1,0 +1,94 @@
+"""language.toml is read with a schema that forbids unknown keys; a folder is a language."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tinirun.languages import BUILTIN_DIR, LanguageError, get_language, load_languages
+from tinirun.runner.images import install_script
+
+
+def copy_language(tmp: Path, name: str = "bash") -> Path:
+    folder = tmp / name
+    shutil.copytree(BUILTIN_DIR / name, folder)
+    return folder
+
+
+def edit(folder: Path, old: str, new: str) -> Path:
+    toml = folder / "language.toml"
+    text = toml.read_text()
+    assert old in text
+    toml.write_text(text.replace(old, new, 1))
+    return toml
+
+
+def test_a_misspelt_key_names_the_file_and_the_key(tmp_path: Path) -> None:
+    toml = edit(copy_language(tmp_path), "source =", "sourse =")
+    with pytest.raises(LanguageError) as caught:
+        load_languages(tmp_path)
+    message = str(caught.value)
+    assert str(toml) in message
+    assert "sourse: unknown key" in message
+    assert "source: Field required" in message
+
+
+def test_an_unknown_key_in_a_table_is_refused(tmp_path: Path) -> None:
+    edit(copy_language(tmp_path), "[dependencies]\n", "[dependencies]\nkeep_ordr = true\n")
+    with pytest.raises(LanguageError, match=r"dependencies\.keep_ordr: unknown key"):
+        load_languages(tmp_path)
+
+
+def test_a_diagnostics_pattern_needs_a_line_and_no_python_only_syntax(tmp_path: Path) -> None:
+    folder = copy_language(tmp_path)
+    toml = folder / "language.toml"
+    original = toml.read_text()
+    toml.write_text(original + "\n[[diagnostics]]\npattern = 'main.sh: (?P<message>.+)'\n")
+    with pytest.raises(LanguageError, match=r"diagnostics\.1\.pattern: .*needs the named group"):
+        load_languages(tmp_path)
+    toml.write_text(original + "\n[[diagnostics]]\npattern = '(?i)line (?P<line>\\d+)'\n")
+    with pytest.raises(LanguageError, match="Python-only syntax"):
+        load_languages(tmp_path)
+
+
+def test_the_folder_must_hold_what_the_toml_names(tmp_path: Path) -> None:
+    folder = copy_language(tmp_path)
+    (folder / "example.sh").unlink()
+    with pytest.raises(LanguageError, match="no file 'example.sh'"):
+        load_languages(tmp_path)
+
+
+def test_a_new_folder_is_a_new_language(tmp_path: Path) -> None:
+    folder = copy_language(tmp_path)
+    folder.rename(tmp_path / "zsh")
+    edit(tmp_path / "zsh", 'name = "bash"', 'name = "zsh"')
+    edit(tmp_path / "zsh", 'extensions = ["sh", "bash"]', 'extensions = ["zsh"]')
+    copy_language(tmp_path, "python")
+    found = load_languages(tmp_path)
+    assert sorted(found) == ["python", "zsh"]
+    assert found["zsh"].extensions == ("zsh",)
+    assert found["zsh"].example_code == (BUILTIN_DIR / "bash" / "example.sh").read_text()
+
+
+def test_two_languages_may_not_claim_one_extension(tmp_path: Path) -> None:
+    copy_language(tmp_path)
+    shutil.copytree(BUILTIN_DIR / "bash", tmp_path / "sh")
+    edit(tmp_path / "sh", 'name = "bash"', 'name = "sh"')
+    with pytest.raises(LanguageError, match="'sh' is also bash's"):
+        load_languages(tmp_path)
+
+
+def test_rust_versions_become_cargo_style_by_its_folders_rule() -> None:
+    script = install_script(get_language("rust"),
+                            ["serde=1.0", "--features", "serde/derive", "rand@0.8", "--features=x"])
+    assert "cargo add serde@1.0 --features serde/derive rand@0.8 --features=x" in script
+    # Other languages' entries go through as written.
+    assert install_script(get_language("python"), ["a=1"]).endswith(" a=1")
+
+
+def test_editor_hints_are_data() -> None:
+    assert get_language("go").editor.indent == "\t"
+    assert get_language("python").editor.indent == "    "
+    assert get_language("typescript").editor.mode == "typescript"
