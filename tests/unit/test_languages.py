@@ -53,6 +53,12 @@ def test_a_diagnostics_pattern_needs_a_line_and_no_python_only_syntax(tmp_path: 
         load_languages(tmp_path)
 
 
+def test_the_package_manager_must_have_a_grammar(tmp_path: Path) -> None:
+    edit(copy_language(tmp_path), 'manager = "apt"', 'manager = "curl"')
+    with pytest.raises(LanguageError, match="dependencies.manager: 'curl' is not one of"):
+        load_languages(tmp_path)
+
+
 def test_the_folder_must_hold_what_the_toml_names(tmp_path: Path) -> None:
     folder = copy_language(tmp_path)
     (folder / "example.sh").unlink()

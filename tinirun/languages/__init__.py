@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from tinirun.dependencies import CHECKERS
 from tinirun.languages.spec import (
     DependencySpec,
     DiagnosticSpec,
@@ -151,6 +152,10 @@ def load_language(folder: Path) -> Language:
             for error in exc.errors()
         )
         raise LanguageError(f"{path}: {problems}") from None
+    if spec.dependencies.manager not in CHECKERS:
+        # Each manager has a grammar that keeps URLs, paths and options out of its entries.
+        raise LanguageError(f"{path}: dependencies.manager: {spec.dependencies.manager!r} is "
+                            f"not one of {', '.join(sorted(CHECKERS))} (tinirun.dependencies)")
     if spec.name != folder.name:
         raise LanguageError(f"{path}: name: {spec.name!r} differs from its folder's name")
     needed = {"Dockerfile", spec.example, spec.function.sample, spec.function.wrapper}
