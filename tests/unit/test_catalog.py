@@ -12,6 +12,7 @@ from tinirun.engine.docker import Engine
 from tinirun.languages import all_languages, get_language
 from tinirun.runner.catalog import LanguageCatalog, describe
 from tinirun.runner.images import ImageManager
+from tinirun.runner.pool import PoolSettings, WarmPool
 from tinirun.runner.run import Runner
 
 
@@ -37,7 +38,7 @@ class FakeEngine(Engine):
 def catalog_with(built: set[str]) -> tuple[LanguageCatalog, FakeEngine, ImageManager]:
     engine = FakeEngine(built)
     images = ImageManager(engine)
-    runner = Runner(engine, images, Isolation())
+    runner = Runner(engine, images, Isolation(), WarmPool(engine, PoolSettings(size=0)))
     return LanguageCatalog(all_languages(), engine, images, runner), engine, images
 
 
