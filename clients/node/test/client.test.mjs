@@ -8,7 +8,7 @@ import {
   RunError,
   TinirunClient,
   TransportError,
-} from "../dist/src/index.js";
+} from "../dist/index.js";
 import { startService } from "./server.mjs";
 
 let service;
