@@ -15,6 +15,7 @@ from fastapi import Depends, FastAPI
 from tinirun import __version__
 from tinirun.api import code, errors, functions, languages, ops
 from tinirun.api.auth import require_api_key
+from tinirun.api.mcp import mount_mcp
 from tinirun.api.middleware import ApiBodyMiddleware
 from tinirun.api.openapi import install_chunk_schema, install_docs
 from tinirun.config import Config
@@ -55,7 +56,8 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
         # Pools fill in the background: start-up does not wait for containers.
         await made.start()
         try:
-            yield
+            async with mcp.lifespan():
+                yield
         finally:
             await made.close(grace=config.shutdown_grace)
 
@@ -66,6 +68,7 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     if config.metrics:
         app.add_api_route("/metrics", ops.metrics, methods=["GET"], include_in_schema=False)
     app.mount("/api", ApiBodyMiddleware(api, config.max_body_bytes))
+    mcp = mount_mcp(app, config.api_key)
     if config.playground:
         app.mount("/", create_playground())
     return app

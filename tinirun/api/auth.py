@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 
 from fastapi import Security
 from fastapi.security import APIKeyHeader
@@ -16,6 +17,16 @@ api_key_scheme = APIKeyHeader(name=HEADER, auto_error=False, scheme_name="ApiKey
 
 class UnauthorizedError(Exception):
     """Missing or wrong API key (HTTP 401, body `Unauthorized`)."""
+
+
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The key in X-Runner-Api-Key, else in `Authorization: Bearer` (as MCP clients and
+    Prometheus send it); `headers` with lower-case names (Starlette's are)."""
+    key = headers.get(HEADER.lower())
+    if key is not None:
+        return key
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
 
 
 def check_key(expected: str, given: str | None) -> bool:

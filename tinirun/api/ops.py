@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from tinirun.api.auth import HEADER, check_key
+from tinirun.api.auth import check_key, presented_key
 from tinirun.api.deps import ConfigDep, ServicesDep
 from tinirun.metrics import CONTENT_TYPE
 
@@ -58,16 +58,7 @@ async def health(services: ServicesDep) -> JSONResponse:
     return JSONResponse(body.model_dump(exclude_none=True), status_code=503 if down else 200)
 
 
-def given_key(request: Request) -> str | None:
-    """The key in X-Runner-Api-Key, or in `Authorization: Bearer` (as scrapers send it)."""
-    key = request.headers.get(HEADER)
-    if key is not None:
-        return key
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else None
-
-
 async def metrics(request: Request, config: ConfigDep, services: ServicesDep) -> Response:
-    if not config.metrics_public and not check_key(config.api_key, given_key(request)):
+    if not config.metrics_public and not check_key(config.api_key, presented_key(request.headers)):
         return PlainTextResponse("Unauthorized", status_code=401)
     return Response(services.metrics.render(), media_type=CONTENT_TYPE)

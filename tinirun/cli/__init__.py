@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from tinirun import __version__
-from tinirun.cli import _doctor, _functions, _languages, _run, _service
+from tinirun.cli import _doctor, _functions, _languages, _mcp, _run, _service
 from tinirun.cli._output import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
@@ -28,6 +28,7 @@ EPILOG = examples(
     "tinirun languages",
     "tinirun fn create greet greet.py && tinirun fn run greet world",
     "tinirun doctor",
+    "tinirun mcp                                   # tools for an LLM agent, on stdio",
 ) + """
 
 Client commands reach the service at --url or $TINIRUN_URL (default http://127.0.0.1:8082)
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     _functions.add_parser(commands)
     _languages.add_parser(commands)
     _doctor.add_parser(commands)
+    _mcp.add_parser(commands)
     _service.add_parsers(commands)
     return parser
 

@@ -198,13 +198,21 @@ class AsyncClient:
         response = await self._send("GET", f"/function/{rq.quote(name)}/detail")
         return parse_json(FunctionDetail.from_json, response.content)
 
-    def create_function_stream(self, name: str, language: str) -> AsyncChunkStream:
-        """Create a function with its language's sample code and stream the image build."""
-        return self._stream("/function", {"name": name, "language": language})
+    def create_function_stream(self, name: str, language: str, *, code: str | None = None,
+                               description: str | None = None,
+                               dependencies: Iterable[str] | None = None) -> AsyncChunkStream:
+        """Create a function — with `code`, else its language's sample — and stream the
+        image build."""
+        body = rq.create_body(name, language, code, description, dependencies)
+        return self._stream("/function", body)
 
-    async def create_function(self, name: str, language: str) -> FunctionInfo:
-        """Create a function, wait for its build and return its info."""
-        await self._wait_built(self.create_function_stream(name, language))
+    async def create_function(self, name: str, language: str, *, code: str | None = None,
+                          description: str | None = None,
+                          dependencies: Iterable[str] | None = None) -> FunctionInfo:
+        """Create a function (with `code`, else its language's sample), wait for its build
+        and return its info (RunError when the build failed)."""
+        await self._wait_built(self.create_function_stream(
+            name, language, code=code, description=description, dependencies=dependencies))
         return await self.get_function(name)
 
     def update_function_stream(self, name: str, code: str, *, description: str | None = None,

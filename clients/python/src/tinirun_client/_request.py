@@ -98,6 +98,16 @@ def function_run_body(input: str, timeout: int | None, mem_limit_mb: int | None,
     return {"input": input, **_limits(timeout, mem_limit_mb, cpu_limit)}
 
 
+def create_body(name: str, language: str, code: str | None, description: str | None,
+                dependencies: Iterable[str] | None) -> dict[str, Any]:
+    """Body of POST /function; without `code` the service starts from the language's sample."""
+    body: dict[str, Any] = {"name": name, "language": language}
+    given = {"code": code, "description": description,
+             "dependencies": None if dependencies is None else list(dependencies)}
+    body.update({k: v for k, v in given.items() if v is not None})
+    return body
+
+
 def update_body(code: str, description: str | None, dependencies: Iterable[str] | None
                 ) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code}

@@ -1,0 +1,74 @@
+"""`/mcp`: the MCP tools over streamable HTTP on the service itself.
+
+The caller shows the service's API key (X-Runner-Api-Key, or `Authorization: Bearer`); the
+tools then call the API in-process through the Python client (an ASGI transport, no socket),
+so they go through the same checks, queue and errors as any client's calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import httpx
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tinirun.api.auth import check_key, presented_key
+from tinirun.client import AsyncClient
+from tinirun.mcp import build_server
+
+PATH = "/mcp"
+# The in-process client's origin; requests never leave the process.
+LOCAL = "http://tinirun.local"
+
+
+class McpEndpoint:
+    """The MCP session manager behind the API key check; `lifespan()` runs its sessions."""
+
+    def __init__(self, app: ASGIApp, api_key: str) -> None:
+        self.api_key = api_key
+        self._app = app
+
+        def connect() -> AbstractAsyncContextManager[AsyncClient]:
+            http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self._app),
+                                     timeout=None)
+            return AsyncClient(LOCAL, api_key, http=http)
+
+        server = build_server(connect)
+        # The key guards the route; a browser on another origin cannot learn it, so the
+        # SDK's Host/Origin checks (made for keyless local servers) would only refuse
+        # proxies' host names.
+        server.streamable_http_app(
+            streamable_http_path="/", stateless_http=True,
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
+        self.sessions = server.session_manager
+        self._handler = StreamableHTTPASGIApp(self.sessions)
+
+    @asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        async with self.sessions.run():
+            yield
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not check_key(self.api_key, presented_key(Headers(scope=scope))):
+            body = b"Unauthorized"
+            await send({"type": "http.response.start", "status": 401,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                    (b"content-length", str(len(body)).encode()),
+                                    (b"www-authenticate", b'Bearer realm="tinirun"')]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self._handler(scope, receive, send)
+
+
+def mount_mcp(app: Starlette, api_key: str) -> McpEndpoint:
+    """Serve the MCP endpoint at /mcp of `app` (call before the playground's mount at /)."""
+    endpoint = McpEndpoint(app, api_key)
+    # A Route whose endpoint is an ASGI app (not a function) passes every method to it.
+    app.router.routes.append(Route(PATH, endpoint, include_in_schema=False))
+    return endpoint
