@@ -85,7 +85,7 @@ async def check_tools(client: Client, prefix: str) -> None:
     assert missing.is_error and "404" in text_of(missing)
 
     languages = text_of(await client.call_tool("list_languages", {}))
-    assert "## python" in languages and "def run" in languages
+    assert "## python" in languages and "pip" in languages
 
     name = f"{prefix}-upper"
     created = await client.call_tool("create_function", {

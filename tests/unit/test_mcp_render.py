@@ -5,16 +5,16 @@ from __future__ import annotations
 import base64
 
 from mcp.types import ImageContent, TextContent
+from tinirun_client import RunResult
 
 from tinirun.mcp.render import result_content, result_text
-from tinirun.models import RunResult
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
 
 def result(**fields: object) -> RunResult:
     base: dict[str, object] = {"stdout": "", "stderr": "", "exit_code": 0, "timeout": False}
-    return RunResult.model_validate({**base, **fields})
+    return RunResult.from_json({**base, **fields})
 
 
 def test_text_says_exit_code_flags_and_both_streams() -> None:
@@ -27,23 +27,19 @@ def test_text_says_exit_code_flags_and_both_streams() -> None:
 
 
 def test_output_images_are_image_content_and_text_files_inline() -> None:
-    class WithFiles:
-        stdout, stderr, exit_code, timeout = "", "", 0, False
-        output_files = [
+    files = result(output_files=[
             {"path": "out/plot.png", "size": len(PNG), "media_type": "image/png",
              "content": base64.b64encode(PNG).decode()},
             {"path": "out/data.csv", "size": 4, "media_type": "text/csv",
              "content": base64.b64encode(b"a,b\n").decode()},
             {"path": "out/blob.bin", "size": 3, "media_type": "application/octet-stream",
              "content": base64.b64encode(b"\x00\x01\x02").decode()},
-        ]
-        output_files_omitted = ["out/huge.bin"]
-
-    blocks = result_content(WithFiles())
+    ], output_files_truncated=True, output_files_omitted=["out/huge.bin"])
+    blocks = result_content(files)
     images = [b for b in blocks if isinstance(b, ImageContent)]
     assert len(images) == 1 and images[0].mime_type == "image/png"
     assert base64.b64decode(images[0].data) == PNG
     text = "\n".join(b.text for b in blocks if isinstance(b, TextContent))
     assert "output file out/data.csv:\na,b" in text
     assert "out/blob.bin (3 bytes, application/octet-stream)" in text
-    assert "out/huge.bin" in text
+    assert "out/huge.bin" in text and "output files truncated" in text

@@ -17,9 +17,9 @@ from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+from tinirun_client import AsyncClient
 
 from tinirun.api.auth import check_key, presented_key
-from tinirun.client import AsyncClient
 from tinirun.mcp import build_server
 
 PATH = "/mcp"

@@ -25,8 +25,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def mcp_command(args: argparse.Namespace) -> int:
-    from tinirun.client import AsyncClient
-    from tinirun.client._request import api_key
+    from tinirun_client import AsyncClient
+    from tinirun_client._request import api_key
+
     from tinirun.mcp import build_server
 
     if api_key(args.api_key) is None:

@@ -7,63 +7,51 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from typing import Any
 
 from mcp.types import ContentBlock, ImageContent, TextContent
+from tinirun_client import OutputFile, RunResult
 
 # Text output files up to this size are shown inline; larger ones are only listed.
 INLINE_TEXT_BYTES = 64 * 1024
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-yaml")
 
 
-def _flags(result: Any) -> list[str]:
+def _flags(result: RunResult) -> list[str]:
     flags = []
     if result.timeout:
         flags.append("timed out (killed at its time limit)")
-    if getattr(result, "oom_killed", False):
+    if result.oom_killed:
         flags.append("killed: out of memory (raise mem_limit_mb)")
-    if getattr(result, "stdout_truncated", False):
+    if result.stdout_truncated:
         flags.append("stdout truncated")
-    if getattr(result, "stderr_truncated", False):
+    if result.stderr_truncated:
         flags.append("stderr truncated")
-    if getattr(result, "output_files_truncated", False):
+    if result.output_files_truncated:
         flags.append("output files truncated")
     return flags
 
 
-def _field(file: Any, name: str) -> Any:
-    return file.get(name) if isinstance(file, dict) else getattr(file, name, None)
-
-
-def _content_bytes(file: Any) -> bytes:
-    content = _field(file, "content")
-    if isinstance(content, bytes):
-        return content
-    return base64.b64decode(content or "")
-
-
-def result_text(result: Any) -> str:
+def result_text(result: RunResult) -> str:
     """What an agent reads of a run: the exit code, its flags, stdout and stderr."""
     code = "none (it did not exit by itself)" if result.exit_code is None else result.exit_code
     lines = [f"exit code: {code}"]
     flags = _flags(result)
     if flags:
         lines.append("flags: " + "; ".join(flags))
-    duration = getattr(result, "duration_ms", None)
-    if duration is not None:
-        lines.append(f"duration: {duration} ms")
+    if result.duration_ms is not None:
+        lines.append(f"duration: {result.duration_ms} ms")
     lines.append("stdout:" + ("\n" + result.stdout if result.stdout else " (empty)"))
     lines.append("stderr:" + ("\n" + result.stderr if result.stderr else " (empty)"))
     return "\n".join(lines)
 
 
-def output_blocks(files: Sequence[Any], omitted: Sequence[str] = ()) -> list[ContentBlock]:
+def output_blocks(files: Sequence[OutputFile], omitted: Sequence[str] = ()
+                  ) -> list[ContentBlock]:
     """Images as image content; small text files inline; the rest named with their size."""
     blocks: list[ContentBlock] = []
     listed: list[str] = []
     for file in files:
-        path, media = str(_field(file, "path")), str(_field(file, "media_type") or "")
-        data = _content_bytes(file)
+        path, media, data = file.path, file.media_type, file.content
         if media.startswith("image/"):
             blocks.append(TextContent(type="text", text=f"output file {path} ({media}):"))
             blocks.append(ImageContent(type="image", data=base64.b64encode(data).decode(),
@@ -81,9 +69,7 @@ def output_blocks(files: Sequence[Any], omitted: Sequence[str] = ()) -> list[Con
     return blocks
 
 
-def result_content(result: Any) -> list[ContentBlock]:
+def result_content(result: RunResult) -> list[ContentBlock]:
     """The whole content of a run's tool result."""
     blocks: list[ContentBlock] = [TextContent(type="text", text=result_text(result))]
-    blocks += output_blocks(getattr(result, "output_files", None) or [],
-                            getattr(result, "output_files_omitted", None) or [])
-    return blocks
+    return blocks + output_blocks(result.output_files, result.output_files_omitted)

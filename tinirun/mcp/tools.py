@@ -18,19 +18,20 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
-
-from tinirun import __version__
-from tinirun.client import (
+from tinirun_client import (
     AsyncClient,
     BusyError,
     ClientError,
     InfoChunk,
+    LanguageInfo,
     RunError,
     StatusError,
     TransportError,
 )
-from tinirun.client._request import Outcome
-from tinirun.languages import Language, all_languages
+from tinirun_client._request import Outcome
+
+from tinirun import __version__
+from tinirun.languages import all_languages
 from tinirun.mcp.render import result_content
 from tinirun.models import CPU_RANGE, DEFAULT_TIMEOUT, MEMORY_RANGE_MB, TIMEOUT_RANGE
 
@@ -45,9 +46,10 @@ limits on time, memory and CPU). Use run_code for a one-off program; files it wr
 create_function builds it once (code, dependencies), run_function calls it with an input \
 string on its standard input. list_languages says what each language expects."""
 
-LANGUAGES = sorted(all_languages())
-LanguageName = Annotated[str, Field(description="The program's language.",
-                                json_schema_extra={"enum": LANGUAGES})]
+# The service says which languages it has (list_languages); these are the usual ones.
+LanguageName = Annotated[str, Field(
+    description="The program's language, a name list_languages gives: "
+    + ", ".join(sorted(all_languages())) + ".")]
 Dependencies = Annotated[list[str] | None, Field(
     description="Packages to install first, in the language's own syntax (python: pip "
     "requirement like 'requests' or 'numpy==2.1'; javascript/typescript: npm name like "
@@ -77,7 +79,7 @@ def _file_bytes(file: InputFile) -> bytes:
 def tool_error(exc: ClientError) -> ToolError:
     """The tool error for what the service (or the way to it) answered."""
     if isinstance(exc, RunError):
-        text = f"{exc.kind.value}: {exc.message}"
+        text = f"{exc.kind}: {exc.message}"
         if exc.logs:
             text += f"\n\nEnd of the log:\n{exc.logs[-LOG_TAIL:]}"
         return ToolError(text)
@@ -136,12 +138,11 @@ def build_server(connect: ClientFactory) -> MCPServer:
         out/plot.png). A program that fails is a normal result with its exit code; a tool
         error means it could not run (e.g. a dependency did not install: the error says what
         the package manager said)."""
-        extra: dict[str, Any] = {"args": args} if args else {}
         attached = {f.path: _file_bytes(f) for f in files} if files else None
         async with _calling(connect) as client:
             stream = client.run_code_stream(
                 code, language, dependencies=dependencies, files=attached, timeout=timeout,
-                mem_limit_mb=mem_limit_mb, cpu_limit=cpu_limit, stdin=stdin, **extra)
+                mem_limit_mb=mem_limit_mb, cpu_limit=cpu_limit, stdin=stdin, args=args)
             outcome = Outcome()
             step = 0
             async with stream:
@@ -155,10 +156,11 @@ def build_server(connect: ClientFactory) -> MCPServer:
 
     @server.tool(annotations=readonly)
     async def list_languages() -> str:
-        """The languages run_code and functions take: for each, its program file, how
-        dependencies are installed, whether it compiles, and a sample function (the
-        signature create_function expects)."""
-        return "\n\n".join(_language_text(lang) for _, lang in sorted(all_languages().items()))
+        """The languages the service runs: for each, its runtime version, program file, how
+        dependencies are given, whether it compiles, and an example program."""
+        async with _calling(connect) as client:
+            languages = await client.languages()
+        return "\n\n".join(_language_text(lang) for lang in languages)
 
     @server.tool(annotations=readonly)
     async def list_functions() -> str:
@@ -253,9 +255,8 @@ async def _built(stream: Any, ctx: Context | None) -> str:
     return str(outcome.built())
 
 
-def _language_text(language: Language) -> str:
-    spec = language.function
-    return (f"## {language.name}\nprogram file: {language.source} "
-            f"({'compiled' if language.compile else 'interpreted'}); dependencies through "
-            f"{language.dependency_manager}\nfunction file {spec.file}, for example:\n"
-            f"{language.sample_code.strip()}")
+def _language_text(language: LanguageInfo) -> str:
+    deps = language.dependencies
+    return (f"## {language.name} {language.version}\nprogram file: {language.source} "
+            f"({'compiled' if language.compiled else 'interpreted'}); dependencies: "
+            f"{deps.manager}, {deps.syntax}\nexample:\n{language.example.strip()}")
