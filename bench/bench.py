@@ -322,7 +322,7 @@ def baseline_docker_run(lang: str, n: int) -> Series:
 
     language = get_language(lang)
     data = payload(PreparedRun(language=language, code=HELLO[lang], dependencies=[], files=[],
-                               limits=RunLimits()))
+                               limits=RunLimits())).data
     env = [arg for k, v in language.env.items() for arg in ("-e", f"{k}={v}")]
 
     def once() -> None:

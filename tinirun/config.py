@@ -142,6 +142,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RUNNER_MAX_STREAM_BYTES", "max_stream_bytes", str(MAX_STREAM_BYTES),
             "Bytes of stdout plus stderr one run may stream; past it output is dropped, the "
             "program goes on and the result says truncated.", _int_in(1024, 1 << 40)),
+    Setting("RUNNER_OUTPUT_MAX_FILES", "output_max_files", "50",
+            "Output files (./out/ or the request's output_globs) one result carries at most; "
+            "the rest are named in output_files_omitted.", _int_in(0, 10_000)),
+    Setting("RUNNER_OUTPUT_MAX_BYTES", "output_max_bytes", str(8 * 1024 * 1024),
+            "Bytes of output-file content one result carries at most.", _int_in(0, 1 << 30)),
     Setting("RUNNER_SHUTDOWN_GRACE", "shutdown_grace", "30",
             "Seconds a stopping service (SIGTERM) lets runs under way finish before it stops "
             "them and removes their containers.", _int_in(0, 3600)),
@@ -200,6 +205,8 @@ class Config:
     dependency_image_max_age: int = _default("dependency_image_max_age")
     max_body_bytes: int = _default("max_body_bytes")
     max_stream_bytes: int = _default("max_stream_bytes")
+    output_max_files: int = _default("output_max_files")
+    output_max_bytes: int = _default("output_max_bytes")
     shutdown_grace: int = _default("shutdown_grace")
     max_concurrent_runs: int = _default("max_concurrent_runs")
     queue_size: int = _default("queue_size")

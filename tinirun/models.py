@@ -72,6 +72,52 @@ class FileSpec(BaseModel):
     content: Text = Field(description="The file's content, base64.")
 
 
+# Arguments of a one-off run: how many, and how long each may be.
+MAX_ARGS = 100
+MAX_ARG_LENGTH = 4096
+
+
+def _no_nul(value: str) -> str:
+    if "\0" in value:
+        raise PydanticCustomError("nul", "may not contain NUL characters")
+    return value
+
+
+MAX_GLOB_LENGTH = 200
+
+
+def check_glob(glob: str) -> str | None:
+    """Why an output glob is refused (absolute, `..`, empty, too long), or None."""
+    if not glob or len(glob) > MAX_GLOB_LENGTH:
+        return f"must be 1 to {MAX_GLOB_LENGTH} characters"
+    if glob.startswith("/") or "\\" in glob or "\0" in glob:
+        return "must be a relative path pattern"
+    if any(part in ("", ".", "..") for part in glob.split("/")):
+        return "may not contain empty, `.` or `..` components"
+    return None
+
+
+def _glob(value: str) -> str:
+    problem = check_glob(value)
+    if problem:
+        raise PydanticCustomError("glob", "{problem}", {"problem": problem})
+    return value
+
+
+Argument = Annotated[Text, Field(max_length=MAX_ARG_LENGTH), AfterValidator(_no_nul)]
+OutputGlob = Annotated[Text, AfterValidator(_glob)]
+
+
+class OutputFile(BaseModel):
+    """A file the program wrote under one of the output globs."""
+
+    path: str = Field(description="Path relative to the work directory (e.g. out/plot.png).")
+    size: int = Field(description="Bytes.")
+    media_type: str = Field(description="Guessed from the name (application/octet-stream "
+                            "when unknown).")
+    content: str = Field(description="The file's content, base64.")
+
+
 class RunRequest(RunLimits):
     """Body of POST /api/code/run."""
 
@@ -82,6 +128,15 @@ class RunRequest(RunLimits):
     stdin: Text | None = Field(
         default=None, description="Extension: text given to the program on standard input."
     )
+    args: list[Argument] | None = Field(
+        default=None, max_length=MAX_ARGS,
+        description=f"Extension: arguments after the program (its argv), passed as they are, "
+        f"no shell; at most {MAX_ARGS}, each at most {MAX_ARG_LENGTH} characters.")
+    output_globs: list[OutputGlob] | None = Field(
+        default=None, max_length=20,
+        description="Extension: which files the program writes are returned in the result "
+        "(`output_files`): globs relative to the work directory, `**` spanning directories. "
+        "Default `[\"out/**\"]`: whatever it writes under ./out/.")
 
 
 class RunResult(BaseModel):
@@ -105,6 +160,15 @@ class RunResult(BaseModel):
     oom_killed: bool = Field(
         default=False, description="Extension: the program was killed for exceeding its memory."
     )
+    output_files: list[OutputFile] = Field(
+        default_factory=list,
+        description="Extension: files the program wrote under the output globs (regular "
+        "files; symbolic links are not followed), within RUNNER_OUTPUT_MAX_FILES and "
+        "RUNNER_OUTPUT_MAX_BYTES.")
+    output_files_truncated: bool = Field(
+        default=False, description="Extension: some output files were left out (the caps).")
+    output_files_omitted: list[str] = Field(
+        default_factory=list, description="Extension: paths of the output files left out.")
     memory_peak_bytes: int | None = Field(
         default=None,
         description="Extension: peak memory of the container in bytes, where the service can "

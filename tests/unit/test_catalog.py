@@ -28,7 +28,7 @@ class FakeEngine(Engine):
         return "sha256:x" if ref in self.built else None
 
     async def run(self, config: dict[str, Any], stdin: bytes,
-                  time_limit: float) -> AsyncIterator[Output | Exit]:
+                  time_limit: float, mark: bytes | None = None) -> AsyncIterator[Output | Exit]:
         self.runs.append(config["Image"])
         await asyncio.sleep(0)
         yield Output(1, f"v1.2.3 of {config['Image']}\nmore\n".encode())

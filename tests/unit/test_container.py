@@ -8,7 +8,8 @@ import tarfile
 from tinirun.engine.container import Isolation, Limits, container_config
 from tinirun.languages import BUILTIN_DIR, all_languages, get_language
 from tinirun.models import RunLimits
-from tinirun.runner.run import BOOT_COMMAND, PreparedRun, payload, run_script
+from tinirun.runner.boot import run_script
+from tinirun.runner.run import BOOT_COMMAND, PreparedRun, payload
 
 
 def config(**isolation: object) -> dict:  # type: ignore[type-arg]
@@ -60,7 +61,8 @@ def test_work_dir_never_larger_than_memory() -> None:
 def test_boot_command_has_inner_timeout_with_kill() -> None:
     assert BOOT_COMMAND[:2] == ["/bin/sh", "-c"]
     assert "tar -x -f -" in BOOT_COMMAND[2]
-    assert 'timeout -k 2 "$(cat .tinirun/timeout)"' in BOOT_COMMAND[2]
+    assert 'read -r t < .tinirun/timeout' in BOOT_COMMAND[2]
+    assert 'timeout -k 2 "$t" /bin/sh .tinirun/run.sh' in BOOT_COMMAND[2]
 
 
 
@@ -69,7 +71,7 @@ def test_payload_holds_code_files_script_and_stdin() -> None:
         language=get_language("go"), code="package main", dependencies=[],
         files=[("d/x.bin", b"\x00")], limits=RunLimits(), stdin="in",
     )
-    with tarfile.open(fileobj=io.BytesIO(payload(prepared))) as tar:
+    with tarfile.open(fileobj=io.BytesIO(payload(prepared).data)) as tar:
         names = set(tar.getnames())
         script = tar.extractfile(".tinirun/run.sh").read().decode()  # type: ignore[union-attr]
         limit = tar.extractfile(".tinirun/timeout").read().decode()  # type: ignore[union-attr]
@@ -86,8 +88,8 @@ def test_every_language_has_its_files() -> None:
         assert language.read(language.function.wrapper)
         assert language.sample_code
         assert "{deps}" in language.install
-        script = run_script(language, has_stdin=False)
-        assert script.endswith(f"exec {language.run} < /dev/null\n")
+        script = run_script(language, ["a b", "c'd"])
+        assert script.endswith(f"exec {language.run} 'a b' 'c'\"'\"'d' < .tinirun/stdin\n")
 
 
 def test_cpu_quota_is_capped_at_the_engines_cpus() -> None:

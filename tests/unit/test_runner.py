@@ -14,6 +14,7 @@ from tinirun.engine.container import Isolation, memory_bytes
 from tinirun.errors import EngineError
 from tinirun.languages import get_language
 from tinirun.models import Chunk, ChunkEvent, ErrorData, RunLimits, RunRequest, RunResult
+from tinirun.runner.boot import Payload
 from tinirun.runner.images import ImageManager
 from tinirun.runner.pool import PoolSettings, WarmPool
 from tinirun.runner.run import Runner
@@ -30,7 +31,7 @@ def make_runner(engine: FakeEngine, pool_size: int = 0, max_stream_bytes: int = 
 
 
 async def execute(runner: Runner, limits: RunLimits = LIMITS, image: str = "img") -> list[Chunk]:
-    return [c async for c in runner.execute(image, {}, b"payload", limits)]
+    return [c async for c in runner.execute(image, {}, Payload(b"payload", "n"), limits)]
 
 
 def result(chunks: list[Chunk]) -> RunResult:
@@ -168,7 +169,7 @@ async def test_warm_container_used_then_limits_updated_then_fresh_when_update_fa
 
 async def test_hang_up_mid_run_removes_the_container() -> None:
     engine = FakeEngine(programs(Program(output=[(1, b"a\n"), (1, b"b\n")], hang=True)))
-    stream = make_runner(engine).execute("img", {}, b"", LIMITS)
+    stream = make_runner(engine).execute("img", {}, Payload(b"", "n"), LIMITS)
     async for chunk in stream:
         if chunk.event == ChunkEvent.STDOUT:
             break

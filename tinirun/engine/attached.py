@@ -41,6 +41,56 @@ class Exit:
     oom_killed: bool
     duration_ms: int
     memory_peak_bytes: int | None = None
+    # What the boot command sent after the program's exit (a tar of the output files).
+    files: bytes = b""
+
+
+class EndScanner:
+    """Finds the end marker in one output stream: passes on what comes before it (holding
+    back only a tail that could be the marker's start) and keeps what follows it."""
+
+    def __init__(self, mark: bytes) -> None:
+        self.mark = mark
+        self.held = b""
+        self.done = False
+        self.after = b""
+
+    def feed(self, data: bytes) -> bytes:
+        if self.done:
+            self.after += data
+            return b""
+        data = self.held + data
+        self.held = b""
+        at = data.find(self.mark)
+        if at >= 0:
+            self.done = True
+            self.after = data[at + len(self.mark):]
+            return data[:at]
+        for size in range(min(len(self.mark) - 1, len(data)), 0, -1):
+            if data.endswith(self.mark[:size]):
+                self.held = data[-size:]
+                return data[:-size]
+        return data
+
+    def flush(self) -> bytes:
+        held, self.held = self.held, b""
+        return held
+
+
+def _trailer(stdout: EndScanner, stderr: EndScanner) -> tuple[int, bytes] | None:
+    """The exit code and the file tar once the whole trailer is in, else None."""
+    if not (stdout.done and stderr.done):
+        return None
+    line, sep, rest = stderr.after.partition(b"\n")
+    if not sep:
+        return None
+    try:
+        code, size = (int(x) for x in line.split())
+    except ValueError:
+        return None
+    if len(rest) < size:
+        return None
+    return code, rest[:size]
 
 
 # Where a container's peak memory can be read when the engine runs on this host: the memory
@@ -134,11 +184,16 @@ class Attached:
             self.channel.close()
         self.engine.remove_soon(self.id)
 
-    async def feed(self, stdin: bytes, time_limit: float) -> AsyncIterator[Output | Exit]:
+    async def feed(self, stdin: bytes, time_limit: float,
+                   mark: bytes | None = None) -> AsyncIterator[Output | Exit]:
         """Write `stdin` and close it, then yield the output as it comes and finally one Exit.
 
         The container is killed `time_limit` seconds from now whether or not the caller is
         still reading, and is removed when the generator ends (also when it is cancelled).
+        With `mark`, the boot command ends its output with a trailer (the end marker on both
+        streams, the exit code, the output files): the Exit then comes from the trailer, with
+        no wait for the engine to tear the container down, unless the code says a signal
+        ended the program (then the engine's word on OOM and on stops from outside counts).
         """
         if self._used:
             raise RuntimeError("a container is fed once")
@@ -171,15 +226,38 @@ class Attached:
                 if stdin:
                     await self.channel.write(stdin)
                 self.channel.close_input()
+                scanners = {1: EndScanner(mark), 2: EndScanner(mark)} if mark else {}
+                trailer: tuple[int, bytes] | None = None
                 while True:
                     message = await self.channel.read()
                     if message is None:
                         peak = memory_peak(self.id) or peak
                         break
-                    yield message
-            # The output ended: the program has exited (or closed its streams and goes on
-            # until its deadline). The engine's wait answers with its exit code.
-            code = await asyncio.wait_for(self.engine.wait(self.id), time_limit + EXIT_GRACE)
+                    if not scanners:
+                        yield message
+                        continue
+                    data = scanners[2 if message.stream == 2 else 1].feed(message.data)
+                    if data:
+                        yield Output(message.stream, data)
+                    trailer = _trailer(scanners[1], scanners[2])
+                    if trailer is not None:
+                        peak = memory_peak(self.id) or peak
+                        break
+                for stream, scanner in scanners.items():
+                    if not scanner.done and (held := scanner.flush()):
+                        yield Output(stream, held)
+            files = b""
+            killed = timed_out.is_set()
+            if trailer is not None and trailer[0] <= 128 and not killed:
+                code: int | None = trailer[0]
+                files = trailer[1]
+            else:
+                # No trailer (the container was killed, or the program ended by a signal):
+                # the engine's wait answers with the container's exit code.
+                code = await asyncio.wait_for(self.engine.wait(self.id),
+                                              time_limit + EXIT_GRACE)
+                if trailer is not None:
+                    files = trailer[1]
             killed = timed_out.is_set()
             oom = code == KILLED and not killed and await self.engine.oom_killed(self.id)
             if code is not None and code > 128 and not oom and not killed and (
@@ -194,6 +272,7 @@ class Attached:
                 oom_killed=oom,
                 duration_ms=int((time.monotonic() - started) * 1000),
                 memory_peak_bytes=peak,
+                files=files,
             )
         except TimeoutError as exc:
             raise EngineError("The Docker engine did not report the container's exit") from exc

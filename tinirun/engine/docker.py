@@ -314,11 +314,12 @@ class Engine:
         return Attached(self, container_id, AttachChannel(stream), config)
 
     async def run(
-        self, config: dict[str, Any], stdin: bytes, time_limit: float
+        self, config: dict[str, Any], stdin: bytes, time_limit: float,
+        mark: bytes | None = None,
     ) -> AsyncIterator[Output | Exit]:
         """Start a fresh container and feed it `stdin` (see Attached.feed)."""
         attached = await self.start(config)
-        async for item in attached.feed(stdin, time_limit):
+        async for item in attached.feed(stdin, time_limit, mark):
             yield item
 
 

@@ -26,6 +26,7 @@ from tinirun.languages.spec import (
     FunctionSpec,
     LanguageError,
     LanguageSpec,
+    LauncherSpec,
 )
 
 __all__ = [
@@ -66,6 +67,10 @@ class Language:
     @property
     def compile(self) -> str:
         return self.spec.compile
+
+    @property
+    def launcher(self) -> LauncherSpec | None:
+        return self.spec.launcher
 
     @property
     def env(self) -> dict[str, str]:

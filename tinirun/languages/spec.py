@@ -145,6 +145,17 @@ class DiagnosticSpec(_Strict):
         return _checked_regex(value, frozenset({"message", "severity"}), frozenset({"message"}))
 
 
+class LauncherSpec(_Strict):
+    """A pre-started interpreter: warm containers start the run command at once with
+    `program` loaded first, which waits for the payload and lets the interpreter run the
+    snippet in that same process (tinirun/runner/boot.py says what a launcher must do)."""
+
+    program: str = Field(description="File of this folder: the launcher.")
+    prelude: str = Field(description="Shell lines of the boot command: put $l (the launcher's "
+                         "text) where the interpreter loads it first; may rewrite \"$@\" (the "
+                         "run command).")
+
+
 class LanguageSpec(_Strict):
     """The whole of `language.toml`."""
 
@@ -164,6 +175,7 @@ class LanguageSpec(_Strict):
     dependencies: DependencySpec
     function: FunctionSpec
     diagnostics: tuple[DiagnosticSpec, ...] = ()
+    launcher: LauncherSpec | None = None
 
     @model_validator(mode="after")
     def _extensions_plain(self) -> LanguageSpec:

@@ -25,8 +25,9 @@ from tinirun.models import (
     LanguageInfo,
     RunLimits,
 )
+from tinirun.runner import boot
 from tinirun.runner.images import ImageManager
-from tinirun.runner.run import Runner, pack
+from tinirun.runner.run import Runner
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +95,9 @@ class LanguageCatalog:
         output = bytearray()
         exit_code: int | None = None
         try:
-            async for item in self.engine.run(config, pack({}, script, VERSION_TIMEOUT, None),
-                                              VERSION_TIMEOUT):
+            payload = boot.pack({}, script, VERSION_TIMEOUT, None)
+            async for item in self.engine.run(config, payload.data, VERSION_TIMEOUT,
+                                              boot.marker(payload.nonce)):
                 if isinstance(item, Output):
                     output += item.data
                 else:

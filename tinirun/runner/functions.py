@@ -35,9 +35,10 @@ from tinirun.models import (
     FunctionInfo,
     RunLimits,
 )
+from tinirun.runner import boot
 from tinirun.runner.images import ImageManager, ImageReady
 from tinirun.runner.pool import WarmPool
-from tinirun.runner.run import STDIN_FILE, Runner, pack
+from tinirun.runner.run import Runner
 from tinirun.store.base import FunctionRecord, Store
 from tinirun.validation import validate_dependencies
 
@@ -261,9 +262,11 @@ class FunctionService:
                         "rebuild", image_tag=tag,
             ))
             return
-        script = f"#!/bin/sh\nexec {language.function.run} < {STDIN_FILE}\n"
+        command = language.function.run
+        script = boot.run_script(language, command=command)
         async for chunk in self.runner.execute(
-            tag, language.env, pack({}, script, limits.timeout, input), limits
+            tag, language.env, boot.pack({}, script, limits.timeout, input), limits,
+            self.runner.boot_for(language, command),
         ):
             yield chunk
 

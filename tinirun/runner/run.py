@@ -7,8 +7,6 @@
 from __future__ import annotations
 
 import codecs
-import io
-import tarfile
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,17 +33,15 @@ from tinirun.models import (
     RunRequest,
     RunResult,
 )
+from tinirun.runner import boot, outputs
+from tinirun.runner.boot import Payload
 from tinirun.runner.budget import StreamBudget
 from tinirun.runner.images import ImageManager, ImageReady
 from tinirun.runner.pool import WarmPool
 from tinirun.validation import validate_dependencies, validate_files
 
-SCRIPT = ".tinirun/run.sh"
-STDIN_FILE = ".tinirun/stdin"
-TIMEOUT_FILE = ".tinirun/timeout"
-# The in-container timeout is a second line of defence (it holds even if the service dies);
-# the service kills the container at the deadline itself.
-INNER_TIMEOUT_SLACK = 2
+BOOT_COMMAND = boot.SHELL_BOOT
+STDIN_FILE = boot.STDIN_FILE
 
 
 @dataclass(frozen=True)
@@ -58,6 +54,8 @@ class PreparedRun:
     files: list[tuple[str, bytes]]
     limits: RunLimits
     stdin: str | None = None
+    args: tuple[str, ...] = ()
+    output_globs: tuple[str, ...] = outputs.DEFAULT_GLOBS
 
 
 @dataclass
@@ -91,70 +89,32 @@ class _Collected:
         return "".join(self.parts)
 
 
-def run_script(language: Language, has_stdin: bool) -> str:
-    """The shell script that compiles (if the language does) and runs the snippet."""
-    lines = ["#!/bin/sh"]
-    if language.compile:
-        lines.append(f"( {language.compile} ) || exit $?")
-    source = STDIN_FILE if has_stdin else "/dev/null"
-    lines.append(f"exec {language.run} < {source}")
-    return "\n".join(lines) + "\n"
-
-
-def payload(prepared: PreparedRun) -> bytes:
-    """The tar written to the container's stdin: code, attached files and the run script."""
+def payload(prepared: PreparedRun) -> Payload:
+    """What a one-off run is fed: code, attached files, the run script, its arguments."""
     language = prepared.language
     entries: dict[str, bytes] = {language.source: prepared.code.encode()}
     for name, text in language.files.items():
         entries[name] = text.encode()
     for path, content in prepared.files:
         entries[f"files/{path}"] = content
-    return pack(entries, run_script(language, prepared.stdin is not None),
-                prepared.limits.timeout, prepared.stdin)
+    return boot.pack(entries, boot.run_script(language, prepared.args), prepared.limits.timeout,
+                     prepared.stdin, prepared.args, boot.output_roots(prepared.output_globs))
 
 
 def pack(entries: Mapping[str, bytes], script: str, timeout: int, stdin: str | None) -> bytes:
-    """A tar of `entries` plus the run script, its time limit and its standard input."""
-    files = dict(entries)
-    files[SCRIPT] = script.encode()
-    files[TIMEOUT_FILE] = f"{timeout + INNER_TIMEOUT_SLACK}\n".encode()
-    if stdin is not None:
-        files[STDIN_FILE] = stdin.encode()
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        dirs: set[str] = set()
-        for name, data in files.items():
-            parts = name.split("/")[:-1]
-            for i in range(1, len(parts) + 1):
-                directory = "/".join(parts[:i])
-                if directory not in dirs:
-                    dirs.add(directory)
-                    info = tarfile.TarInfo(directory)
-                    info.type = tarfile.DIRTYPE
-                    info.mode = 0o755
-                    tar.addfile(info)
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
-# The command of every container that runs user code: unpack the payload from stdin, then run
-# its script under `timeout -k` with the limit the payload carries. The same for every run, so
-# containers can be started before the code is known.
-BOOT_COMMAND = [
-    "/bin/sh", "-c",
-    f'tar -x -f - && exec timeout -k 2 "$(cat {TIMEOUT_FILE})" /bin/sh {SCRIPT}',
-]
+    """A payload's bytes (see boot.pack), for callers that read the raw output."""
+    return boot.pack(entries, script, timeout, stdin).data
 
 
 class Runner:
     """Runs code in containers; created once per service with its engine, images and pool."""
 
     def __init__(self, engine: Engine, images: ImageManager, isolation: Isolation,
-                 pool: WarmPool, max_stream_bytes: int = MAX_STREAM_BYTES) -> None:
+                 pool: WarmPool, max_stream_bytes: int = MAX_STREAM_BYTES,
+                 output_caps: tuple[int, int] = (outputs.MAX_OUTPUT_FILES,
+                                                 outputs.MAX_OUTPUT_BYTES)) -> None:
         self.engine = engine
+        self.output_caps = output_caps
         self.images = images
         self.isolation = isolation
         self.pool = pool
@@ -174,6 +134,8 @@ class Runner:
                 cpu_limit=request.cpu_limit,
             ),
             stdin=request.stdin,
+            args=tuple(request.args or ()),
+            output_globs=tuple(request.output_globs or outputs.DEFAULT_GLOBS),
         )
 
     async def run(self, prepared: PreparedRun) -> AsyncIterator[Chunk]:
@@ -195,30 +157,38 @@ class Runner:
             yield Chunk.error(ErrorData(error=ErrorKind.DOCKER, message=str(exc)))
             return
         assert image is not None
-        async for chunk in self.execute(image, language.env, payload(prepared), prepared.limits):
+        async for chunk in self.execute(image, language.env, payload(prepared), prepared.limits,
+                                        self.boot_for(language), prepared.output_globs):
             yield chunk
 
-    def config_for(self, image: str, env: Mapping[str, str], limits: RunLimits) -> dict[str, Any]:
+    def boot_for(self, language: Language, command: str | None = None) -> list[str]:
+        """The boot command of containers that run `command` (default: the snippet) of
+        `language`: its launcher's, or the shell boot."""
+        return boot.launcher_boot(language, command or language.run) or boot.SHELL_BOOT
+
+    def config_for(self, image: str, env: Mapping[str, str], limits: RunLimits,
+                   command: list[str] | None = None) -> dict[str, Any]:
         """The create body of a container of `image` that waits for a payload."""
         return container_config(
             image=image,
-            command=BOOT_COMMAND,
+            command=command or boot.SHELL_BOOT,
             env=env,
             limits=Limits(memory_mb=limits.mem_limit_mb, cpu=limits.cpu_limit),
             isolation=self.isolation,
             labels={KIND: Kind.RUN},
         )
 
-    def warm(self, image: str, env: Mapping[str, str], size: int | None = None) -> None:
-        """Keep containers of `image` waiting, with the default limits."""
-        self.pool.want(image, lambda: self.config_for(image, env, RunLimits()), size)
+    def warm(self, image: str, env: Mapping[str, str], command: list[str] | None = None,
+             size: int | None = None) -> None:
+        """Keep containers of `image` waiting (booted with `command`), default limits."""
+        self.pool.want(image, lambda: self.config_for(image, env, RunLimits(), command), size)
 
-    async def _container(self, image: str, env: Mapping[str, str],
-                         limits: RunLimits) -> tuple[Attached, str]:
+    async def _container(self, image: str, env: Mapping[str, str], limits: RunLimits,
+                         command: list[str] | None) -> tuple[Attached, str]:
         """A container for this run: a warm one (limits updated if they differ) or a fresh one,
         and a line that says which."""
         attached = self.pool.take(image)
-        self.warm(image, env)
+        self.warm(image, env, command)
         if attached is not None:
             memory = memory_bytes(limits.mem_limit_mb)
             cpus = nano_cpus(limits.cpu_limit, self.isolation)
@@ -229,16 +199,18 @@ class Runner:
                 return attached, f"Using a warm container {attached.id[:12]} (limits updated)"
             except EngineError:
                 attached.discard()
-        fresh = await self.engine.start(self.config_for(image, env, limits))
+        fresh = await self.engine.start(self.config_for(image, env, limits, command))
         return fresh, f"Using a fresh container {fresh.id[:12]}"
 
-    async def execute(self, image: str, env: Mapping[str, str], stdin: bytes,
-                      limits: RunLimits) -> AsyncIterator[Chunk]:
-        """Run one payload in a container of `image`; yield its output, then its result (or a
-        `docker` error)."""
+    async def execute(self, image: str, env: Mapping[str, str], stdin: Payload,
+                      limits: RunLimits, command: list[str] | None = None,
+                      output_globs: tuple[str, ...] = ()) -> AsyncIterator[Chunk]:
+        """Run one payload in a container of `image` (booted with `command`); yield its
+        output, then its result with the files matching `output_globs` (or a `docker`
+        error)."""
         yield Chunk.info("Starting container...")
         try:
-            attached, how = await self._container(image, env, limits)
+            attached, how = await self._container(image, env, limits, command)
         except EngineError as exc:
             yield Chunk.error(ErrorData(error=ErrorKind.DOCKER, message=str(exc)))
             return
@@ -248,7 +220,8 @@ class Runner:
         ended: Exit | None = None
         budget = StreamBudget(self.max_stream_bytes)
         try:
-            async for item in attached.feed(stdin, time_limit=limits.timeout):
+            async for item in attached.feed(stdin.data, time_limit=limits.timeout,
+                                            mark=boot.marker(stdin.nonce)):
                 if isinstance(item, Output):
                     stream = 2 if item.stream == 2 else 1
                     data = budget.admit(item.data)
@@ -272,6 +245,7 @@ class Runner:
                 collected.keep(tail)
                 yield Chunk(event=events[stream], data=tail)
         assert ended is not None
+        files = outputs.collect(ended.files, output_globs, *self.output_caps)
         yield Chunk.result(
             RunResult(
                 stdout=streams[1].text,
@@ -283,5 +257,8 @@ class Runner:
                 stderr_truncated=streams[2].truncated,
                 oom_killed=ended.oom_killed,
                 memory_peak_bytes=ended.memory_peak_bytes,
+                output_files=files.files,
+                output_files_truncated=files.truncated,
+                output_files_omitted=files.omitted,
             )
         )

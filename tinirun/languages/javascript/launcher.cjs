@@ -1,0 +1,70 @@
+// The launcher of a pre-started Node (see tinirun/runner/boot.py). The warm container runs
+// `node --require <this file> main.js` (the language's run command with this preload) before
+// main.js exists; Node runs preloads before it resolves and loads the entry point. This one
+// removes its own traces (the file, its --require in process.execArgv, its require.cache
+// entry), waits for the payload on fd 3, unpacks it (the program's files, and .tinirun/stdin
+// in place, which is already fd 0), tells the boot shell the time limit, appends the run's
+// arguments to process.argv and returns: Node then loads main.js as it always does (module
+// detection, require.main, import.meta, stack traces, exit codes), in a process that has run
+// nothing else.
+'use strict';
+(() => {
+  const fs = require('fs');
+  const path = require('path');
+  fs.unlinkSync(__filename);
+  const at = process.execArgv.indexOf('--require');
+  if (at >= 0 && process.execArgv[at + 1] === __filename) process.execArgv.splice(at, 2);
+  delete require.cache[__filename];
+  const go = fs.openSync('/tmp/.tinirun-go', 'w');
+  const chunks = [];
+  const buffer = Buffer.alloc(1 << 20);
+  for (;;) {
+    let n;
+    try {
+      n = fs.readSync(3, buffer, 0, buffer.length, null);
+    } catch (error) {
+      if (error.code === 'EAGAIN') continue;
+      if (error.code === 'EOF') break;
+      throw error;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buffer.subarray(0, n)));
+  }
+  fs.closeSync(3);
+  const data = Buffer.concat(chunks);
+  let offset = 0;
+  let longName = null;
+  const field = (header, start, end) => {
+    const raw = header.subarray(start, end);
+    const nul = raw.indexOf(0);
+    return nul >= 0 ? raw.subarray(0, nul) : raw;
+  };
+  while (offset + 512 <= data.length) {
+    const header = data.subarray(offset, offset + 512);
+    offset += 512;
+    if (header.every((b) => b === 0)) break;
+    let name = field(header, 0, 100).toString('utf8');
+    const size = parseInt(field(header, 124, 136).toString().trim() || '0', 8);
+    const kind = String.fromCharCode(header[156]);
+    const body = data.subarray(offset, offset + size);
+    offset += Math.ceil(size / 512) * 512;
+    if (kind === 'L') {
+      longName = field(body, 0, body.length).toString('utf8');
+      continue;
+    }
+    if (longName !== null) {
+      name = longName;
+      longName = null;
+    }
+    if (kind === '5') {
+      fs.mkdirSync(name, { recursive: true });
+    } else if (kind === '0' || kind === '\0') {
+      fs.mkdirSync(path.dirname(name), { recursive: true });
+      fs.writeFileSync(name, body, { mode: 0o644 });
+    }
+  }
+  fs.writeSync(go, fs.readFileSync('.tinirun/timeout', 'utf8').trim() + '\n');
+  fs.closeSync(go);
+  const args = fs.readFileSync('.tinirun/args').toString('utf8').split('\0').slice(0, -1);
+  process.argv.push(...args);
+})();

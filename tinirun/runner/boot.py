@@ -1,0 +1,191 @@
+"""What a run's container does: its boot command, the payload it is fed, and the trailer it
+ends with.
+
+Every container that runs user code is started before its code is known (the warm pool), with
+one of two boot commands:
+
+- the shell boot: unpack the payload from stdin, run its script under `timeout`;
+- a launcher boot (languages whose folder has `[launcher]`): the interpreter is started at
+  once with a small launcher that waits for the payload on fd 3, unpacks it and runs the
+  program in that same, never-used process. The start-up moves off the run's critical path.
+
+Both end the same way: when the program has exited, the boot shell kills what the program left
+running, then writes the trailer: an end marker on stdout, and on stderr the end marker, the
+exit code and a tar of the output files. The service has the result as soon as the trailer
+is read, without waiting for the engine to tear the container down.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import shlex
+import tarfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from tinirun.languages import Language
+
+SCRIPT = ".tinirun/run.sh"
+STDIN_FILE = ".tinirun/stdin"
+TIMEOUT_FILE = ".tinirun/timeout"
+ARGS_FILE = ".tinirun/args"
+NONCE_FILE = ".tinirun/nonce"
+OUTPUTS_FILE = ".tinirun/outputs"
+# The in-container timeout is a second line of defence (it holds even if the service dies);
+# the service kills the container at the deadline itself.
+INNER_TIMEOUT_SLACK = 2
+# The end marker is this prefix and the run's nonce (so a program printing the boot command,
+# e.g. from /proc, does not end its own output).
+MARK_PREFIX = b"\x00\x1etinirun-end:"
+# Bytes of the output-file tar the boot shell sends at most (the service's cap applies on top).
+OUTPUT_TAR_CAP = 64 * 1024 * 1024
+# The fifo through which a launcher tells the boot shell's watchdog the time limit.
+GO_FIFO = "/tmp/.tinirun-go"
+
+
+def marker(nonce: str) -> bytes:
+    return MARK_PREFIX + nonce.encode() + b"\x1e"
+
+
+@dataclass(frozen=True)
+class Payload:
+    """What one run is fed on stdin (a tar) and the nonce of its trailer."""
+
+    data: bytes
+    nonce: str
+
+
+def run_script(language: Language, args: Sequence[str] = (), command: str | None = None) -> str:
+    """The shell script that compiles (if the language does) and runs the snippet (or
+    `command`), with `args` after it (no shell sees them: each is quoted) and standard input
+    from `.tinirun/stdin` (empty when the request has none)."""
+    lines = ["#!/bin/sh"]
+    if command is None and language.compile:
+        lines.append(f"( {language.compile} ) || exit $?")
+    quoted = "".join(" " + shlex.quote(a) for a in args)
+    lines.append(f"exec {command or language.run}{quoted} < {STDIN_FILE}")
+    return "\n".join(lines) + "\n"
+
+
+def pack(entries: Mapping[str, bytes], script: str, timeout: int, stdin: str | None,
+         args: Sequence[str] = (), output_roots: Sequence[str] = ()) -> Payload:
+    """A tar of `entries` plus the run script, its time limit, standard input, arguments, the
+    roots under which output files are collected, and the trailer's nonce."""
+    nonce = secrets.token_hex(8)
+    files = dict(entries)
+    files[SCRIPT] = script.encode()
+    files[TIMEOUT_FILE] = f"{timeout + INNER_TIMEOUT_SLACK}\n".encode()
+    files[STDIN_FILE] = (stdin or "").encode()
+    # For launchers (the shell boot has them in its script): NUL-terminated.
+    files[ARGS_FILE] = b"".join(a.encode() + b"\0" for a in args)
+    files[NONCE_FILE] = nonce.encode() + b"\n"
+    files[OUTPUTS_FILE] = "".join(f"{root}\n" for root in output_roots).encode()
+    buffer = io.BytesIO()
+    now = int(time.time())
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        dirs: set[str] = set()
+        for name, data in files.items():
+            parts = name.split("/")[:-1]
+            for i in range(1, len(parts) + 1):
+                directory = "/".join(parts[:i])
+                if directory not in dirs:
+                    dirs.add(directory)
+                    info = tarfile.TarInfo(directory)
+                    info.type = tarfile.DIRTYPE
+                    info.mode = 0o755
+                    info.mtime = now
+                    tar.addfile(info)
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            info.mtime = now
+            tar.addfile(info, io.BytesIO(data))
+    return Payload(buffer.getvalue(), nonce)
+
+
+# The end of every boot command, run by the boot shell once the program ($c: its exit status)
+# has ended: kill what it left (kill -9 -1: every process of the run's user but this shell),
+# then the trailer. Output files: regular files only (find does not follow symbolic links)
+# under the roots the payload names; the service matches them against the request's globs.
+_TRAILER = f"""
+kill -9 -1 2>/dev/null
+read -r n < {NONCE_FILE} 2>/dev/null || n=
+o=/tmp/.tinirun-out
+s=0
+if [ -s {OUTPUTS_FILE} ]; then
+  while IFS= read -r r; do
+    if [ -e "$r" ]; then find "$r" -type f -print0; fi
+  done < {OUTPUTS_FILE} > $o.list 2>/dev/null
+  if [ -s $o.list ]; then
+    tar --null --no-recursion -T $o.list -c -f - 2>/dev/null | head -c {OUTPUT_TAR_CAP} > $o
+    s=$(wc -c < $o)
+  fi
+fi
+printf '\\000\\036tinirun-end:%s\\036' "$n"
+printf '\\000\\036tinirun-end:%s\\036%s %s\\n' "$n" "$c" "$s" >&2
+if [ "$s" -gt 0 ]; then cat $o >&2; fi
+exit $c
+"""
+
+# The shell boot: unpack the payload from stdin, then run its script under `timeout -k` with
+# the limit the payload carries.
+SHELL_BOOT = [
+    "/bin/sh", "-c",
+    f'tar -x -f - || exit 125\nread -r t < {TIMEOUT_FILE}\n'
+    f'timeout -k 2 "$t" /bin/sh {SCRIPT}\nc=$?\n' + _TRAILER,
+]
+# Kept for callers of the older name.
+BOOT_COMMAND = SHELL_BOOT
+
+# A launcher boot: `sh -c SCRIPT sh PROGRAM RUN...`. The interpreter (RUN, after the language's
+# prelude has put PROGRAM where the interpreter loads it first) reads the payload on fd 3 and
+# has its standard input on .tinirun/stdin, which the payload fills in place. A watchdog waits
+# for the time limit the launcher writes to a fifo, then ends the interpreter (the inner
+# timeout, as `timeout -k 2` does for the shell boot).
+_LAUNCH_HEAD = f"""l=$1; shift
+exec 4<&0
+mkdir -p .tinirun && : > {STDIN_FILE} && mkfifo {GO_FIFO} || exit 125
+"""
+_LAUNCH_TAIL = f"""
+"$@" 3<&4 4<&- < {STDIN_FILE} &
+p=$!
+exec 4<&- </dev/null
+{{ exec < {GO_FIFO}; rm -f {GO_FIFO}; read -r t || exit 0
+  sleep "$t"; kill -TERM $p; sleep 2; kill -KILL $p; }} >/dev/null 2>&1 &
+wait $p
+c=$?
+""" + _TRAILER
+
+
+def launcher_boot(language: Language, command: str) -> list[str] | None:
+    """The boot command that pre-starts `command` (the language's run command, or its
+    function wrapper's) with the language's launcher; None when the language has none or
+    compiles first."""
+    launcher = language.launcher
+    if launcher is None or (command == language.run and language.compile):
+        return None
+    script = _LAUNCH_HEAD + launcher.prelude.rstrip("\n") + "\n" + _LAUNCH_TAIL
+    return ["/bin/sh", "-c", script, "sh", language.read(launcher.program),
+            *shlex.split(command)]
+
+
+def output_roots(globs: Sequence[str]) -> list[str]:
+    """The directories (relative to the work dir) under which files matching `globs` can be:
+    each glob's part before its first wildcard; "." when a glob starts with one."""
+    roots: list[str] = []
+    for glob in globs:
+        parts = glob.split("/")
+        fixed: list[str] = []
+        for part in parts[:-1]:
+            if any(c in part for c in "*?["):
+                break
+            fixed.append(part)
+        else:
+            if not any(c in parts[-1] for c in "*?["):
+                fixed = parts  # a plain path: that file (or directory) itself
+        root = "/".join(fixed) or "."
+        if root not in roots:
+            roots.append(root)
+    return roots
