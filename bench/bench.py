@@ -30,6 +30,9 @@ from typing import Any
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import issue17  # noqa: E402  (bench/ is run as a script)
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 KEY = "bench-key"
@@ -103,15 +106,17 @@ def free_port() -> int:
 class Service:
     """A tinirun server in a subprocess."""
 
-    def __init__(self, data_dir: Path, **env: str) -> None:
+    def __init__(self, data_dir: Path, root: Path | None = None, **env: str) -> None:
         self.port = free_port()
         environ = {k: v for k, v in os.environ.items() if not k.startswith("RUNNER_")
                    or k == "RUNNER_EXTRA_CA_BUNDLE"}
         environ.update({"RUNNER_API_KEY": KEY, "RUNNER_PORT": str(self.port),
                         "RUNNER_DATA_DIR": str(data_dir), **env})
+        if root is not None:  # another revision's code, with this environment's packages
+            environ["PYTHONPATH"] = f"{root}:{root / 'clients' / 'python' / 'src'}"
         self.process = subprocess.Popen([sys.executable, "-m", "tinirun.cli", "serve"],
                                         env=environ, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+                                        stderr=subprocess.DEVNULL, cwd=root)
         self.url = f"http://127.0.0.1:{self.port}"
         self.client = httpx.Client(base_url=self.url, headers={"X-Runner-Api-Key": KEY},
                                    timeout=600, limits=httpx.Limits(max_connections=64))
@@ -332,6 +337,39 @@ def baseline_docker_run(lang: str, n: int) -> Series:
     return timed(once, n, f"docker run --rm {lang}")
 
 
+def against(rev: str, svc: Service, n: int, data_dir: Path) -> dict[str, Any]:
+    """Python and JavaScript hello (runs that write no output file) on this revision and on
+    `rev`, the two services side by side, runs alternating."""
+    with tempfile.TemporaryDirectory(prefix="tinirun-rev-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(tree),
+                        rev], check=True)
+        try:
+            base = Service(data_dir, root=tree, RUNNER_MAX_CONCURRENT_RUNS="64")
+            rows = []
+            try:
+                for lang in ("python", "javascript"):
+                    body = {"code": HELLO[lang], "lang": lang}
+                    here, there = Series(f"{lang} here"), Series(f"{lang} {rev}")
+                    for service in (svc, base):
+                        service.run(body)
+                    for _ in range(n):
+                        for service, series in ((svc, here), (base, there)):
+                            started = time.perf_counter()
+                            service.run(body)
+                            series.samples.append((time.perf_counter() - started) * 1000)
+                    rows.append({"what": f"{lang} hello", "base_ms": round(there.median, 1),
+                                 "here_ms": round(here.median, 1),
+                                 "ratio": round(here.median / there.median, 2)})
+                    print(f"  {lang}: {rev} {there.median:.1f} ms, here {here.median:.1f} ms")
+            finally:
+                base.close()
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                           check=False)
+    return {"rev": rev, "rows": rows}
+
+
 def baseline_docker_exec(image: str, n: int) -> Series:
     name = f"tinirun-bench-exec-{uuid.uuid4().hex[:6]}"
     docker("run", "-d", "--name", name, "--label", "tinirun=1", *ISOLATION, image,
@@ -463,6 +501,7 @@ def markdown(report: dict[str, Any]) -> str:
               f"- {s['clients']} clients streaming {s['mib_each']} MiB each: RSS {s['rss_before_mib']} "
               f"MiB before, {s['rss_peak_mib']} MiB at the peak ({s['streamed_mib_per_s']} MiB/s "
               "streamed in all).", ""]
+    lines += issue17.markdown_rows(report) + [""]
     return "\n".join(lines)
 
 
@@ -474,6 +513,10 @@ def main() -> int:
     parser.add_argument("--build-runs", type=int, default=8, help="runs of build-per-run")
     parser.add_argument("--stream-clients", type=int, default=20)
     parser.add_argument("--stream-mib", type=int, default=16)
+    parser.add_argument("--against", default="", help="a git revision to compare python and "
+                        "javascript hello with, side by side in this run")
+    parser.add_argument("--no-serve", action="store_true",
+                        help="skip timing scripts/serve from a fresh clone")
     args = parser.parse_args()
     image = runtime_tag("python")
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -490,6 +533,11 @@ def main() -> int:
             report["dependencies"] = bench_dependencies(svc, args.n)
             print("function vs one-off")
             report["function"] = bench_function(svc, args.n)
+            print("function vs one-off, compiled languages")
+            report["functions_compiled"] = issue17.function_vs_one_off(svc, args.n, timed)
+            if args.against:
+                print(f"against {args.against}")
+                report["against"] = against(args.against, svc, args.n, Path(tmp) / "base")
             print("throughput")
             levels = [int(x) for x in args.levels.split(",")]
             report["throughput"], peak = bench_throughput(svc, levels, args.per_level)
@@ -505,6 +553,13 @@ def main() -> int:
     run = runs["python"]
     exec_ = baseline_docker_exec(image, args.n)
     print(f"  {exec_.name}: median {exec_.median:.1f} ms")
+    exec_api = issue17.exec_through_api(image, args.n, timed)
+    print(f"  {exec_api.name}: median {exec_api.median:.1f} ms")
+    report["engine_calls_per_run"] = issue17.engine_calls_per_run(10)
+    print(f"  engine API calls per run: {report['engine_calls_per_run']}")
+    if not args.no_serve:
+        report["serve"] = issue17.serve_from_fresh_clone(ROOT)
+        print(f"  scripts/serve from a fresh clone: {report['serve']}")
     build = baseline_build_per_run(image, args.build_runs)
     print(f"  {build.name}: median {build.median:.1f} ms")
     fresh = baseline_fresh_throughput(image, 8, args.per_level)
@@ -514,6 +569,7 @@ def main() -> int:
     report["baselines"] = {"docker_run": run.as_dict(),
                            "docker_run_per_language": {k: v.as_dict() for k, v in runs.items()},
                            "docker_exec": exec_.as_dict(),
+                           "docker_exec_api": exec_api.as_dict(),
                            "build_per_run": build.as_dict(), "fresh_throughput": fresh,
                            "engine_floor": floor}
     py = next(s for s in report["languages"] if s["name"] == "hello python")["median_ms"]
@@ -531,7 +587,12 @@ def main() -> int:
         "cached_deps_over_no_deps": {lang: row["cached_over_no_deps"]
                                      for lang, row in report["dependencies"].items()},
     }
+    report["issue17"] = [{"what": w, "main": m, "here": h, "goal": g}
+                         for w, m, h, g in issue17.ratio_table(report)]
     print(json.dumps(report["ratios"], indent=2))
+    for row in report["issue17"]:
+        print(f"  {row['what']:34} main {row['main']!s:>6}  here {row['here']!s:>6}  "
+              f"goal {row['goal']}")
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     (RESULTS / "latest.md").write_text(markdown(report))
     print(f"written {RESULTS / 'latest.json'} and {RESULTS / 'latest.md'}")
