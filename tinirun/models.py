@@ -5,9 +5,19 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    TypeAdapter,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
+from tinirun.errors import Fault
 from tinirun.languages import LanguageName
 
 # Run limits: the contract's ranges and defaults.
@@ -184,13 +194,29 @@ class ErrorKind(StrEnum):
     FUNCTION_IMAGE_NOT_FOUND = "function_image_not_found"
 
 
+_KIND_FAULT = {ErrorKind.BUILD_FAILED: Fault.BUILD, ErrorKind.DOCKER: Fault.ENGINE,
+               ErrorKind.FUNCTION_IMAGE_NOT_FOUND: Fault.IMAGE_MISSING}
+
+
 class ErrorData(BaseModel):
-    """Data of an `error` chunk: why a run could not start."""
+    """Data of an `error` chunk: why a run could not start (made by `tinirun.failures`)."""
 
     error: ErrorKind
     message: str
     logs: str | None = None
     image_tag: str | None = None
+    # The fault it came from, for its HTTP status; not part of the data on the wire.
+    _fault: Fault | None = PrivateAttr(default=None)
+
+    @property
+    def fault(self) -> Fault:
+        if self._fault is not None:
+            return self._fault
+        return _KIND_FAULT[self.error]
+
+    @fault.setter
+    def fault(self, value: Fault) -> None:
+        self._fault = value
 
     def public(self) -> dict[str, Any]:
         """The chunk's data as the original sends it (only the fields of its kind)."""
@@ -274,6 +300,21 @@ class StatusReady(BaseModel):
 FunctionStatus = Annotated[
     StatusNotBuilt | StatusBuilding | StatusError | StatusReady, Field(discriminator="type")
 ]
+_STATUS = TypeAdapter[FunctionStatus](FunctionStatus)
+
+
+def status_of_error(error: ErrorData) -> StatusError:
+    """The status of a function whose build ended with `error`."""
+    return StatusError(**error.public())
+
+
+def dump_status(status: FunctionStatus) -> str:
+    """A status as the stores keep it: the contract's JSON object."""
+    return _STATUS.dump_json(status, exclude_none=True).decode()
+
+
+def load_status(text: str | bytes) -> FunctionStatus:
+    return _STATUS.validate_json(text)
 
 
 # The original's API writes a function's version as a string ("2"); clients generated from
@@ -282,7 +323,7 @@ Version = Annotated[
     int,
     PlainSerializer(str, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": "^[0-9]+$",
-                    "description": "The version number, as a string; 1 at creation, +1 per "
+                    "description": "The version number, as a string; 0 at creation, +1 per "
                     "update."}),
 ]
 

@@ -103,7 +103,7 @@ def test_function_survives_recreating_the_containers(stack: Stack) -> None:
         info = client.get(f"/api/function/{FUNCTION}/info")
         assert info.status_code == 200, info.text
         assert info.json()["status"]["type"] == "ready"
-        assert info.json()["version"] == "2"
+        assert info.json()["version"] == "1"
         again = client.post(f"/api/function/{FUNCTION}/run", json={"input": "again"})
         assert again.status_code == 200, again.text
         assert again.json()["stdout"] == "hello, again"

@@ -173,8 +173,8 @@ def test_generated_client_functions_session(server: Server) -> None:
         assert isinstance(info["status"]["tag"], str) and isinstance(info["status"]["id"], str)
         assert_time(info["created_at"])
         assert_time(info["updated_at"])
-        # The original writes version as a string ("1"); a JavaScript reader takes either.
-        assert info["version"] == "1"
+        # The original writes version as a string, "0" at creation.
+        assert info["version"] == "0"
 
         # UpdateFunctionInput as serde writes it: optional fields as null.
         update = {"code": "def run(input: str) -> str:\n    return input * 2\n",
@@ -187,7 +187,7 @@ def test_generated_client_functions_session(server: Server) -> None:
         detail = http.get(f"{api}/function/{name}/detail", headers=FETCH_HEADERS).json()
         assert detail["code"] == update["code"]
         assert detail.get("description") is None and detail.get("dependencies") is None
-        assert detail["version"] == "2"
+        assert detail["version"] == "1"
 
         run_input = {"input": "ab", "timeout": 60, "mem_limit_mb": 256, "cpu_limit": 0.5}
         output = http.post(f"{api}/function/{name}/run",

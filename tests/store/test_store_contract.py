@@ -15,21 +15,21 @@ import redis.asyncio as aioredis
 
 from tests.conftest import RedisServer
 from tinirun.errors import FunctionExistsError, NotFoundError, StoreUnavailableError
+from tinirun.models import ErrorKind, StatusBuilding, StatusError, StatusNotBuilt, StatusReady
 from tinirun.store import RedisStore, SqliteStore, keys, open_store
 from tinirun.store.base import FunctionRecord, Store
 
 T0 = "2024-05-01T10:00:00Z"
 T1 = "2024-05-02T11:30:00Z"
-READY: dict[str, Any] = {"type": "ready", "tag": "tinirun-fn-x:1", "id": "sha256:abc"}
-ERROR: dict[str, Any] = {
-    "type": "error", "error": "build_failed", "message": "npm failed", "logs": "line\nline",
-    "image_tag": None,
-}
+# Statuses are typed in the core; on disk and in Redis they are the contract's JSON objects.
+READY_JSON: dict[str, Any] = {"type": "ready", "tag": "tinirun-fn-x:1", "id": "sha256:abc"}
+READY = StatusReady(tag="tinirun-fn-x:1", id="sha256:abc")
+ERROR = StatusError(error=ErrorKind.BUILD_FAILED, message="npm failed", logs="line\nline")
 
 
 def record(name: str = "hello", **changes: Any) -> FunctionRecord:
     values: dict[str, Any] = {
-        "name": name, "lang": "python", "code": "print('hi')", "status": {"type": "not_built"},
+        "name": name, "lang": "python", "code": "print('hi')", "status": StatusNotBuilt(),
         "created_at": T0, "updated_at": T0,
     }
     values.update(changes)
@@ -96,35 +96,35 @@ async def test_list_order_is_byte_order_of_names(store: Store) -> None:
 async def test_update_code_bumps_version_and_returns_record(store: Store) -> None:
     await store.create(record(description="old", dependencies=["a"], status=READY))
     updated = await store.update_code(
-        "hello", "print('new')", None, ["b", "c"], T1, {"type": "building"}
+        "hello", "print('new')", None, ["b", "c"], T1, StatusBuilding()
     )
-    expected = record(code="print('new')", dependencies=["b", "c"], status={"type": "building"},
-                      updated_at=T1, version=2)
+    expected = record(code="print('new')", dependencies=["b", "c"], status=StatusBuilding(),
+                      updated_at=T1, version=1)
     assert updated == expected
     assert await store.get("hello") == expected
-    again = await store.update_code("hello", "x", "new text", [], T1, {"type": "not_built"})
-    assert (again.version, again.description, again.dependencies) == (3, "new text", [])
+    again = await store.update_code("hello", "x", "new text", [], T1, StatusNotBuilt())
+    assert (again.version, again.description, again.dependencies) == (2, "new text", [])
     assert again.created_at == T0
 
 
 async def test_update_code_of_missing_function(store: Store) -> None:
     with pytest.raises(NotFoundError):
-        await store.update_code("nope", "x", None, [], T1, {"type": "building"})
+        await store.update_code("nope", "x", None, [], T1, StatusBuilding())
     assert await store.get("nope") is None
     assert await store.count() == 0
 
 
 async def test_set_status_compares_version(store: Store) -> None:
     await store.create(record())
-    await store.update_code("hello", "v2", None, [], T1, {"type": "building"})
-    assert await store.set_status("hello", ERROR, version=1) is False
-    assert (await store.get("hello")).status == {"type": "building"}  # type: ignore[union-attr]
-    assert await store.set_status("hello", READY, version=2) is True
+    await store.update_code("hello", "v2", None, [], T1, StatusBuilding())
+    assert await store.set_status("hello", ERROR, version=0) is False
+    assert (await store.get("hello")).status == StatusBuilding()  # type: ignore[union-attr]
+    assert await store.set_status("hello", READY, version=1) is True
     stored = await store.get("hello")
     assert stored is not None
-    assert (stored.status, stored.version, stored.code) == (READY, 2, "v2")
-    assert await store.set_status("hello", {"type": "not_built"}) is True
-    assert (await store.get("hello")).status == {"type": "not_built"}  # type: ignore[union-attr]
+    assert (stored.status, stored.version, stored.code) == (READY, 1, "v2")
+    assert await store.set_status("hello", StatusNotBuilt()) is True
+    assert (await store.get("hello")).status == StatusNotBuilt()  # type: ignore[union-attr]
     assert await store.set_status("missing", READY) is False
     assert await store.get("missing") is None
 
@@ -144,14 +144,14 @@ async def test_delete(store: Store) -> None:
 async def test_concurrent_updates_are_serialised(store: Store) -> None:
     await store.create(record())
     results = await asyncio.gather(*(
-        store.update_code("hello", f"code {i}", f"d{i}", [f"dep{i}"], T1, {"type": "building"})
+        store.update_code("hello", f"code {i}", f"d{i}", [f"dep{i}"], T1, StatusBuilding())
         for i in range(20)
     ))
-    assert sorted(r.version for r in results) == list(range(2, 22))
+    assert sorted(r.version for r in results) == list(range(1, 21))
     last = max(results, key=lambda r: r.version)
     stored = await store.get("hello")
     assert stored == last
-    assert stored.version == 21
+    assert stored.version == 20
     # Each returned record is one whole update, never a mix of two.
     for r in results:
         i = r.code.removeprefix("code ")
@@ -175,9 +175,9 @@ async def test_redis_hash_is_plain_and_readable(redis_store: RedisStore, redis_u
         await client.aclose()
     assert fields == {
         "lang": "python", "code": "print('hi')", "dependencies": '["x"]',
-        "status": json.dumps(READY), "created_at": T0, "updated_at": T0, "version": "1",
+        "status": fields["status"], "created_at": T0, "updated_at": T0, "version": "0",
     }
-    assert json.loads(fields["status"]) == READY
+    assert json.loads(fields["status"]) == READY_JSON
     assert index == ["hello"]
 
 
@@ -197,8 +197,8 @@ async def test_redis_down_fails_fast_and_recovers(redis_server: RedisServer) -> 
         await store.ping()
         assert await store.get("hello") is None
         await store.create(record())  # a script again, after the server forgot it
-        updated = await store.update_code("hello", "v2", None, [], T1, {"type": "building"})
-        assert updated.version == 2
+        updated = await store.update_code("hello", "v2", None, [], T1, StatusBuilding())
+        assert updated.version == 1
     finally:
         await store.close()
 
@@ -229,7 +229,7 @@ async def test_sqlite_file_wal_and_persistence(tmp_path: Path) -> None:
     path = data_dir / "functions.sqlite3"
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert json.loads(conn.execute("SELECT status FROM functions").fetchone()[0]) == READY
+        assert json.loads(conn.execute("SELECT status FROM functions").fetchone()[0]) == READY_JSON
     conn.close()
     reopened = await SqliteStore.open(data_dir)
     try:

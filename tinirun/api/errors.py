@@ -13,46 +13,32 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import PlainTextResponse, Response
 
 from tinirun.api.auth import UnauthorizedError
-from tinirun.errors import (
-    BusyError,
-    EngineError,
-    FunctionExistsError,
-    FunctionNotReadyError,
-    InvalidRequestError,
-    NotFoundError,
-    StoreUnavailableError,
-    TinirunError,
-)
-from tinirun.models import NOT_ENCODABLE, ErrorKind
+from tinirun.errors import BusyError, Fault, TinirunError
+from tinirun.models import NOT_ENCODABLE
 
 log = logging.getLogger(__name__)
 
 BODY_PARSE_ERROR = "There was an error parsing the body"
 
-STATUS: dict[type[TinirunError], int] = {
-    InvalidRequestError: 400,
-    FunctionExistsError: 400,
-    FunctionNotReadyError: 400,
-    NotFoundError: 404,
-    BusyError: 429,
-    StoreUnavailableError: 503,
-    EngineError: 502,
+# The one table from fault to HTTP status (see the tree in tinirun/errors.py).
+STATUS: dict[Fault, int] = {
+    Fault.INVALID: 400,
+    Fault.INVALID_BODY: 400,
+    Fault.NOT_FOUND: 404,
+    Fault.NOT_READY: 400,
+    Fault.EXISTS: 400,
+    Fault.IMAGE_MISSING: 400,
+    Fault.BUILD: 400,  # the user's dependencies did not install (a one-shot run's answer)
+    Fault.BUSY: 429,
+    Fault.STORE: 503,
+    Fault.STOPPING: 503,
+    Fault.ENGINE: 502,
+    Fault.BUG: 500,
 }
 
 
-# A run answered as one JSON object (`?stream=false`) that could not start: its status.
-ERROR_KIND_STATUS: dict[ErrorKind, int] = {
-    ErrorKind.BUILD_FAILED: 400,  # the user's dependencies did not install
-    ErrorKind.DOCKER: 503,
-    ErrorKind.FUNCTION_IMAGE_NOT_FOUND: 400,
-}
-
-
-def status_of(exc: TinirunError) -> int:
-    for kind in type(exc).__mro__:
-        if kind in STATUS:
-            return STATUS[kind]
-    return 500
+def status_of(exc: BaseException) -> int:
+    return STATUS[exc.fault] if isinstance(exc, TinirunError) else 500
 
 
 def _field(loc: tuple[object, ...]) -> str:

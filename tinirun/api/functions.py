@@ -11,14 +11,14 @@ from starlette.responses import Response, StreamingResponse
 from tinirun.api.deps import ServicesDep, StreamKind
 from tinirun.api.openapi import stream_responses
 from tinirun.api.streaming import chunk_response
-from tinirun.errors import EngineError, FunctionNotReadyError
+from tinirun.errors import EngineError
+from tinirun.failures import error_of
 from tinirun.models import (
     FUNCTION_NAME_PATTERN,
     Chunk,
     ChunkEvent,
     CreateFunctionRequest,
     ErrorData,
-    ErrorKind,
     FunctionDetail,
     FunctionInfo,
     FunctionListItem,
@@ -128,9 +128,7 @@ async def run_function(name: Name, body: FunctionRunRequest, services: ServicesD
         if chunk.event == ChunkEvent.RESULT and isinstance(chunk.data, RunResult):
             return chunk.data
         if chunk.event == ChunkEvent.ERROR and isinstance(chunk.data, ErrorData):
-            if chunk.data.error == ErrorKind.FUNCTION_IMAGE_NOT_FOUND:
-                raise FunctionNotReadyError(f"Function not ready: {chunk.data.message}")
-            raise EngineError(chunk.data.message)
+            raise error_of(chunk.data)
     raise EngineError("The run ended without a result")
 
 

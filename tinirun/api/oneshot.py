@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from tinirun.api.errors import ERROR_KIND_STATUS
+from tinirun.api.errors import STATUS
 from tinirun.models import Chunk, ErrorData, RunResult
 
 ENDED_WITHOUT_RESULT = "The run ended without a result"
@@ -57,5 +57,5 @@ async def one_shot(chunks: AsyncIterator[Chunk], request: Request) -> Response:
     if last is None:
         return JSONResponse({"error": "docker", "message": ENDED_WITHOUT_RESULT}, 503)
     if isinstance(last.data, ErrorData):
-        return JSONResponse(last.data.public(), ERROR_KIND_STATUS[last.data.error])
+        return JSONResponse(last.data.public(), STATUS[last.data.fault])
     return JSONResponse(last.to_json()["data"])

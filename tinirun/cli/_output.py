@@ -159,7 +159,10 @@ def report(exc: ClientError, url: str) -> int:
         wait = f"in {exc.retry_after} s" if exc.retry_after is not None else "later"
         error(f"the service is busy ({exc.message})", f"try again {wait}")
         return EXIT_SERVICE
-    if isinstance(exc, InvalidRequestError | NotFoundError):
+    if isinstance(exc, NotFoundError):
+        error(f"{exc.message}: no function of that name", "see `tinirun fn list`")
+        return EXIT_USAGE
+    if isinstance(exc, InvalidRequestError):
         error(exc.message)
         return EXIT_USAGE
     if isinstance(exc, RunError):

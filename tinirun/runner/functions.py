@@ -15,25 +15,30 @@ import logging
 import re
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from tinirun.engine.docker import Engine
 from tinirun.errors import (
     BuildError,
     EngineError,
+    FunctionImageMissingError,
     FunctionNotReadyError,
     NotFoundError,
 )
+from tinirun.failures import error_data
 from tinirun.labels import FUNCTION, VERSION, selector
 from tinirun.languages import Language, get_language
 from tinirun.models import (
     Chunk,
     ChunkEvent,
     ErrorData,
-    ErrorKind,
     FunctionDetail,
     FunctionInfo,
+    FunctionStatus,
     RunLimits,
+    StatusBuilding,
+    StatusNotBuilt,
+    StatusReady,
+    status_of_error,
 )
 from tinirun.runner import boot
 from tinirun.runner.images import ImageManager, ImageReady
@@ -44,8 +49,12 @@ from tinirun.validation import validate_dependencies
 
 log = logging.getLogger(__name__)
 
-NOT_BUILT: dict[str, Any] = {"type": "not_built"}
-BUILDING: dict[str, Any] = {"type": "building"}
+# How often the final status of a build is tried before it is left to the sweep.
+STATUS_WRITE_ATTEMPTS = 3
+STATUS_RETRY_DELAY = 0.5
+# A `building` status that no build of this service is behind, and no older than this, may be
+# another service's build under way (on the same store); older, the sweep resets it.
+STALE_BUILD_SECONDS = 3600
 # A build's log lines kept for a client that joins late or for the error status.
 BUILD_LOG_LIMIT = 200_000
 
@@ -105,6 +114,10 @@ class FunctionService:
         # Labels every function image carries (the installation that owns it).
         self.labels = dict(labels or {})
         self._builds: set[asyncio.Task[None]] = set()
+        # Version of each function being built here.
+        self._building: dict[str, int] = {}
+        # Final statuses a build could not store (the store was down): the sweep retries them.
+        self._unsaved: dict[str, tuple[int, FunctionStatus]] = {}
 
     async def close(self, grace: float | None = None) -> None:
         """Wait for builds under way (they set their status when they end); after `grace`
@@ -122,7 +135,7 @@ class FunctionService:
     async def get(self, name: str) -> FunctionRecord:
         record = await self.store.get(name)
         if record is None:
-            raise NotFoundError(f"Function {name!r} not found")
+            raise NotFoundError("Not Found")
         return record
 
     async def list(self, offset: int = 0, limit: int | None = None) -> list[FunctionRecord]:
@@ -139,8 +152,8 @@ class FunctionService:
         stamp = now()
         record = FunctionRecord(
             name=name, lang=language.name,
-            code=language.sample_code if code is None else code, status=dict(BUILDING),
-            created_at=stamp, updated_at=stamp, version=1, description=description,
+            code=language.sample_code if code is None else code, status=StatusBuilding(),
+            created_at=stamp, updated_at=stamp, version=0, description=description,
             dependencies=deps,
         )
         await self.store.create(record)
@@ -154,7 +167,7 @@ class FunctionService:
         language = get_language(record.lang)
         deps = validate_dependencies(language, dependencies)
         return await self.store.update_code(
-            name, code, description, deps, updated_at=now(), status=dict(BUILDING)
+            name, code, description, deps, updated_at=now(), status=StatusBuilding()
         )
 
     async def delete(self, name: str) -> None:
@@ -171,13 +184,21 @@ class FunctionService:
         queue: asyncio.Queue[Chunk | None] = asyncio.Queue()
         task = asyncio.create_task(self._build(record, queue))
         self._builds.add(task)
-        task.add_done_callback(self._builds.discard)
+        self._building[record.name] = record.version
+        self._unsaved.pop(record.name, None)
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._builds.discard(task)
+            if self._building.get(record.name) == record.version:
+                del self._building[record.name]
+
+        task.add_done_callback(done)
         return _drain(queue)
 
     async def _build(self, record: FunctionRecord, queue: asyncio.Queue[Chunk | None]) -> None:
         language = get_language(record.lang)
         tag = image_tag(record.name, record.version)
-        status: dict[str, Any] = dict(NOT_BUILT)
+        status: FunctionStatus = StatusNotBuilt()
         error: ErrorData | None = None
         logs: list[str] = []
         try:
@@ -189,33 +210,28 @@ class FunctionService:
             ):
                 if isinstance(item, ImageReady):
                     image_id = await self.engine.image_id(item.tag)
-                    status = {"type": "ready", "tag": item.tag, "id": image_id or ""}
+                    status = StatusReady(tag=item.tag, id=image_id or "")
                 else:
                     if item.event == ChunkEvent.DEBUG and isinstance(item.data, str):
                         logs.append(item.data)
                     await queue.put(item)
         except BuildError as exc:
-            error = ErrorData(error=ErrorKind.BUILD_FAILED, message=str(exc),
-                              logs=_tail("\n".join(logs) + "\n" + exc.logs))
-        except EngineError as exc:
-            error = ErrorData(error=ErrorKind.DOCKER, message=str(exc))
+            error = error_data(BuildError(str(exc), _tail("\n".join(logs) + "\n" + exc.logs)))
         except Exception as exc:  # a bug must still not leave the function `building`
-            log.exception("build of %s failed", record.name)
-            error = ErrorData(error=ErrorKind.DOCKER, message=f"Build failed: {exc!r}")
+            error = error_data(exc)
         finally:
             if error is not None:
-                status = {"type": "error", **error.public()}
-            applied = False
-            with contextlib.suppress(Exception):
-                applied = await asyncio.shield(
-                    self.store.set_status(record.name, status, version=record.version)
-                )
+                status = status_of_error(error)
+            applied = await asyncio.shield(self._store_final(record, status))
             # The last chunk goes out once the status is stored, so a client that stops
             # reading at it and asks for the function's info sees the final status.
             if error is not None:
                 await queue.put(Chunk.error(error))
-            elif status.get("type") == "ready":
-                if applied:
+            elif isinstance(status, StatusReady):
+                if applied is None:
+                    await queue.put(Chunk.info(f"Function {record.name} is built ({tag}); its "
+                                               "status is stored once the store answers"))
+                elif applied:
                     await queue.put(Chunk.info(f"Function {record.name} is ready ({tag})"))
                     await self._remove_images(record.name, keep=record.version)
                 else:
@@ -223,6 +239,22 @@ class FunctionService:
                     await self.engine.remove_image(tag)
                     await queue.put(Chunk.info("A newer version replaced this build"))
             await queue.put(None)
+
+    async def _store_final(self, record: FunctionRecord, status: FunctionStatus) -> bool | None:
+        """Store the status a build ended with, trying again a few times: whether it applied
+        (False: a newer version is stored). If the store stays down: None, logged, and left to
+        the sweep (`sync_statuses`) to store later."""
+        for attempt in range(STATUS_WRITE_ATTEMPTS):
+            try:
+                return await self.store.set_status(record.name, status, version=record.version)
+            except Exception as exc:
+                if attempt + 1 == STATUS_WRITE_ATTEMPTS:
+                    log.error("could not store the status of %s v%d (%s); the cleanup pass "
+                              "will try again", record.name, record.version, exc)
+                    self._unsaved[record.name] = (record.version, status)
+                    return None
+                await asyncio.sleep(STATUS_RETRY_DELAY * 2 ** attempt)
+        return None
 
     async def _remove_images(self, name: str, keep: int | None) -> None:
         """Remove the function's images older than version `keep` (all when None)."""
@@ -243,9 +275,9 @@ class FunctionService:
     async def ready_image(self, name: str) -> tuple[FunctionRecord, str]:
         """The function and its image tag; NotFoundError or FunctionNotReadyError."""
         record = await self.get(name)
-        if record.status.get("type") != "ready":
+        if not isinstance(record.status, StatusReady):
             raise FunctionNotReadyError("Function not ready")
-        return record, str(record.status["tag"])
+        return record, record.status.tag
 
     async def run(
         self, record: FunctionRecord, tag: str, input: str, limits: RunLimits
@@ -255,12 +287,9 @@ class FunctionService:
         if await self.engine.image_id(tag) is None:
             await self.pool.forget(tag)  # its waiting containers outlive the tag
             with contextlib.suppress(Exception):
-                await self.store.set_status(record.name, dict(NOT_BUILT), version=record.version)
-            yield Chunk.error(ErrorData(
-                error=ErrorKind.FUNCTION_IMAGE_NOT_FOUND,
-                message=f"The image of function {record.name} was not found; update it to "
-                        "rebuild", image_tag=tag,
-            ))
+                await self.store.set_status(record.name, StatusNotBuilt(), version=record.version)
+            yield Chunk.error(error_data(FunctionImageMissingError(
+                f"The image of function {record.name} was not found; update it to rebuild", tag)))
             return
         command = language.function.run
         script = boot.run_script(language, command=command)
@@ -276,23 +305,43 @@ class FunctionService:
         """At start: a function left `building` by a crash goes back to `not_built`."""
         fixed = 0
         for record in await self.store.list():
-            if record.status.get("type") == "building" and await self.store.set_status(
-                record.name, dict(NOT_BUILT), version=record.version
+            if isinstance(record.status, StatusBuilding) and await self.store.set_status(
+                record.name, StatusNotBuilt(), version=record.version
             ):
                 fixed += 1
         return fixed
 
     async def sync_statuses(self) -> int:
-        """A `ready` function whose image is gone goes back to `not_built`."""
+        """The sweep: store the final statuses builds could not store; a `ready` function
+        whose image is gone, and a stale `building` one (no build here behind it, older than
+        STALE_BUILD_SECONDS), go back to `not_built`. How many it fixed."""
         fixed = 0
+        for name, (version, status) in list(self._unsaved.items()):
+            if await self.store.set_status(name, status, version=version):
+                fixed += 1
+            self._unsaved.pop(name, None)
         for record in await self.store.list():
-            if record.status.get("type") != "ready":
+            status = record.status
+            if isinstance(status, StatusReady):
+                stale = await self.engine.image_id(status.tag) is None
+            elif isinstance(status, StatusBuilding):
+                stale = (self._building.get(record.name) != record.version
+                         and _age(record.updated_at) > STALE_BUILD_SECONDS)
+            else:
                 continue
-            if await self.engine.image_id(str(record.status.get("tag"))) is None and (
-                await self.store.set_status(record.name, dict(NOT_BUILT), version=record.version)
-            ):
+            if stale and await self.store.set_status(record.name, StatusNotBuilt(),
+                                                     version=record.version):
                 fixed += 1
         return fixed
+
+
+def _age(stamp: str) -> float:
+    """Seconds since an RFC 3339 time (0 when it cannot be read)."""
+    try:
+        then = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return (datetime.now(UTC) - then).total_seconds()
 
 
 def _tail(text: str) -> str:

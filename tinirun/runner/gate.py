@@ -9,9 +9,10 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 
-from tinirun.errors import BusyError
+from tinirun.errors import BusyError, ServiceStoppingError
+from tinirun.failures import error_data
 from tinirun.metrics import Metrics
-from tinirun.models import Chunk, ChunkEvent, ErrorData, ErrorKind
+from tinirun.models import Chunk, ChunkEvent
 
 # How often a waiting run re-checks its place to tell the client.
 POSITION_INTERVAL = 0.5
@@ -103,7 +104,7 @@ class Gate:
 
 
 def _stopped() -> Chunk:
-    return Chunk.error(ErrorData(error=ErrorKind.DOCKER, message=STOPPED))
+    return Chunk.error(error_data(ServiceStoppingError(STOPPED)))
 
 
 async def _aclose(chunks: AsyncIterator[Chunk]) -> None:

@@ -19,7 +19,8 @@ from tinirun.engine.container import (
     nano_cpus,
 )
 from tinirun.engine.docker import Attached, Engine, Exit, Output
-from tinirun.errors import BuildError, EngineError
+from tinirun.errors import EngineError
+from tinirun.failures import error_data
 from tinirun.labels import KIND, Kind
 from tinirun.languages import Language, get_language
 from tinirun.models import (
@@ -27,8 +28,6 @@ from tinirun.models import (
     RESULT_CAP_BYTES,
     Chunk,
     ChunkEvent,
-    ErrorData,
-    ErrorKind,
     RunLimits,
     RunRequest,
     RunResult,
@@ -149,12 +148,8 @@ class Runner:
                     image = item.tag
                 else:
                     yield item
-        except BuildError as exc:
-            yield Chunk.error(ErrorData(error=ErrorKind.BUILD_FAILED, message=str(exc),
-                                        logs=exc.logs))
-            return
-        except EngineError as exc:
-            yield Chunk.error(ErrorData(error=ErrorKind.DOCKER, message=str(exc)))
+        except EngineError as exc:  # a failed install (BuildError) included
+            yield Chunk.error(error_data(exc))
             return
         assert image is not None
         async for chunk in self.execute(image, language.env, payload(prepared), prepared.limits,
@@ -212,7 +207,7 @@ class Runner:
         try:
             attached, how = await self._container(image, env, limits, command)
         except EngineError as exc:
-            yield Chunk.error(ErrorData(error=ErrorKind.DOCKER, message=str(exc)))
+            yield Chunk.error(error_data(exc))
             return
         yield Chunk.info(how)
         streams = {1: _Collected(), 2: _Collected()}
@@ -237,7 +232,7 @@ class Runner:
                 else:
                     ended = item
         except EngineError as exc:
-            yield Chunk.error(ErrorData(error=ErrorKind.DOCKER, message=str(exc)))
+            yield Chunk.error(error_data(exc))
             return
         for stream, collected in streams.items():
             tail = collected.decode(b"", final=True)

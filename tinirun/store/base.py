@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
+
+from tinirun.models import FunctionStatus
 
 
 @dataclass
 class FunctionRecord:
-    """One function as stored. `status` is the contract's status object as a dict
-    (e.g. {"type": "ready", "tag": ..., "id": ...}); times are RFC 3339 strings in UTC."""
+    """One function as stored: `status` is typed (stored as the contract's JSON object, e.g.
+    {"type": "ready", "tag": ..., "id": ...}); times are RFC 3339 strings in UTC."""
 
     name: str
     lang: str
     code: str
-    status: dict[str, Any]
+    status: FunctionStatus
     created_at: str
     updated_at: str
-    version: int = 1
+    version: int = 0
     description: str | None = None
     dependencies: list[str] = field(default_factory=list)
 
@@ -47,13 +49,13 @@ class Store(Protocol):
 
     async def update_code(
         self, name: str, code: str, description: str | None, dependencies: builtins.list[str],
-        updated_at: str, status: dict[str, Any],
+        updated_at: str, status: FunctionStatus,
     ) -> FunctionRecord:
         """Atomically replace code, description and dependencies, add 1 to version and set
         `status` and `updated_at`; return the new record. NotFoundError when missing."""
 
     async def set_status(
-        self, name: str, status: dict[str, Any], version: int | None = None
+        self, name: str, status: FunctionStatus, version: int | None = None
     ) -> bool:
         """Set the status; when `version` is given, only if the stored version is still that
         one (a build of an older version must not overwrite a newer one). True if applied;

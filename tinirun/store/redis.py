@@ -6,7 +6,7 @@ import builtins
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -16,6 +16,7 @@ from redis.exceptions import InvalidResponse
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tinirun.errors import FunctionExistsError, NotFoundError, StoreUnavailableError
+from tinirun.models import FunctionStatus, dump_status, load_status
 from tinirun.store import keys
 from tinirun.store.base import FunctionRecord
 
@@ -67,7 +68,7 @@ def _encode(record: FunctionRecord) -> dict[str, str]:
         keys.F_LANG: record.lang,
         keys.F_CODE: record.code,
         keys.F_DEPENDENCIES: json.dumps(record.dependencies),
-        keys.F_STATUS: json.dumps(record.status),
+        keys.F_STATUS: dump_status(record.status),
         keys.F_CREATED_AT: record.created_at,
         keys.F_UPDATED_AT: record.updated_at,
         keys.F_VERSION: str(record.version),
@@ -82,7 +83,7 @@ def _decode(name: str, fields: dict[str, str]) -> FunctionRecord:
         name=name,
         lang=fields[keys.F_LANG],
         code=fields[keys.F_CODE],
-        status=json.loads(fields[keys.F_STATUS]),
+        status=load_status(fields[keys.F_STATUS]),
         created_at=fields[keys.F_CREATED_AT],
         updated_at=fields[keys.F_UPDATED_AT],
         version=int(fields[keys.F_VERSION]),
@@ -147,7 +148,7 @@ class RedisStore:
                 keys=[keys.function_key(record.name), keys.FUNCTION_INDEX], args=args
             )
         if not created:
-            raise FunctionExistsError(f"Function {record.name!r} already exists")
+            raise FunctionExistsError("Function already exists")
 
     async def get(self, name: str) -> FunctionRecord | None:
         async with self._guard():
@@ -179,10 +180,10 @@ class RedisStore:
 
     async def update_code(
         self, name: str, code: str, description: str | None, dependencies: builtins.list[str],
-        updated_at: str, status: dict[str, Any],
+        updated_at: str, status: FunctionStatus,
     ) -> FunctionRecord:
         args = [
-            code, json.dumps(dependencies), json.dumps(status), updated_at,
+            code, json.dumps(dependencies), dump_status(status), updated_at,
             "0" if description is None else "1", description or "",
         ]
         async with self._guard():
@@ -190,13 +191,13 @@ class RedisStore:
                 keys=[keys.function_key(name)], args=args
             )
         if flat is None:
-            raise NotFoundError(f"Function {name!r} not found")
+            raise NotFoundError("Not Found")
         return _decode(name, dict(zip(flat[::2], flat[1::2], strict=True)))
 
     async def set_status(
-        self, name: str, status: dict[str, Any], version: int | None = None
+        self, name: str, status: FunctionStatus, version: int | None = None
     ) -> bool:
-        args = [json.dumps(status), "" if version is None else str(version)]
+        args = [dump_status(status), "" if version is None else str(version)]
         async with self._guard():
             applied = await self._set_status(keys=[keys.function_key(name)], args=args)
         return bool(applied)

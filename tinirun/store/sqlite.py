@@ -14,6 +14,7 @@ from typing import Any
 import aiosqlite
 
 from tinirun.errors import FunctionExistsError, NotFoundError, StoreUnavailableError
+from tinirun.models import FunctionStatus, dump_status, load_status
 from tinirun.store.base import FunctionRecord
 
 DB_FILENAME = "functions.sqlite3"
@@ -40,7 +41,7 @@ _SELECT = f"SELECT {_COLUMNS} FROM functions"
 def _decode(row: Iterable[Any]) -> FunctionRecord:
     name, lang, code, description, dependencies, status, created, updated, version = row
     return FunctionRecord(
-        name=name, lang=lang, code=code, status=json.loads(status), created_at=created,
+        name=name, lang=lang, code=code, status=load_status(status), created_at=created,
         updated_at=updated, version=int(version), description=description,
         dependencies=json.loads(dependencies),
     )
@@ -128,11 +129,11 @@ class SqliteStore:
                 await db.execute(
                     f"INSERT INTO functions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (record.name, record.lang, record.code, record.description,
-                     json.dumps(record.dependencies), json.dumps(record.status),
+                     json.dumps(record.dependencies), dump_status(record.status),
                      record.created_at, record.updated_at, record.version),
                 )
         except sqlite3.IntegrityError as exc:
-            raise FunctionExistsError(f"Function {record.name!r} already exists") from exc
+            raise FunctionExistsError("Function already exists") from exc
 
     async def get(self, name: str) -> FunctionRecord | None:
         async with self._guard():
@@ -155,26 +156,26 @@ class SqliteStore:
 
     async def update_code(
         self, name: str, code: str, description: str | None, dependencies: builtins.list[str],
-        updated_at: str, status: dict[str, Any],
+        updated_at: str, status: FunctionStatus,
     ) -> FunctionRecord:
         async with self._transaction() as db:
             rows = list(await db.execute_fetchall(
                 "UPDATE functions SET code = ?, description = ?, dependencies = ?, status = ?,"
                 f" updated_at = ?, version = version + 1 WHERE name = ? RETURNING {_COLUMNS}",
-                (code, description, json.dumps(dependencies), json.dumps(status), updated_at,
+                (code, description, json.dumps(dependencies), dump_status(status), updated_at,
                  name),
             ))
         if not rows:
-            raise NotFoundError(f"Function {name!r} not found")
+            raise NotFoundError("Not Found")
         return _decode(rows[0])
 
     async def set_status(
-        self, name: str, status: dict[str, Any], version: int | None = None
+        self, name: str, status: FunctionStatus, version: int | None = None
     ) -> bool:
         async with self._transaction() as db:
             cursor = await db.execute(
                 "UPDATE functions SET status = ? WHERE name = ? AND (? IS NULL OR version = ?)",
-                (json.dumps(status), name, version, version),
+                (dump_status(status), name, version, version),
             )
             applied = cursor.rowcount > 0
             await cursor.close()

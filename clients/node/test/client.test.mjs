@@ -122,15 +122,15 @@ describe("functions", () => {
   test("create, update, list, info, detail, run, run/stream and delete", async () => {
     const created = await client.createFunction(name, "python");
     assert.equal(created.status.type, "ready");
-    assert.equal(created.version, "1");
+    assert.equal(created.version, "0");
     const updated = await client.updateFunction(name, {
       code: "def run(input: str) -> str:\n    return input.upper()\n",
       description: "Shouts",
     });
-    assert.equal(updated.version, "2");
+    assert.equal(updated.version, "1");
     assert.equal(updated.status.type, "ready");
     const listed = await client.listFunctions();
-    assert.ok(listed.some((item) => item.name === name && item.info.version === "2"));
+    assert.ok(listed.some((item) => item.name === name && item.info.version === "1"));
     const detail = await client.getFunctionDetail(name);
     assert.match(detail.code, /upper/);
     assert.equal(detail.description, "Shouts");
