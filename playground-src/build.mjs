@@ -1,19 +1,23 @@
-// Bundles editor.js into one minified ES module and writes the licenses of every package
-// that went into it beside it. Run by scripts/build-editor.
+// Bundles editor.js into minified ES modules (the editor, and a chunk per language mode that
+// it loads on first use) and writes the licenses of every package that went into them beside
+// them. Run by scripts/build-editor.
 import { build } from "esbuild";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 const out = "../tinirun/playground/static/vendor";
+rmSync(`${out}/chunks`, { recursive: true, force: true });
 const result = await build({
   entryPoints: ["editor.js"],
   bundle: true,
   minify: true,
   format: "esm",
+  splitting: true, // each language mode a chunk of its own, loaded when first used
+  chunkNames: "chunks/[name]-[hash]",
   target: "es2020",
   legalComments: "none",
   metafile: true,
-  outfile: `${out}/editor.js`,
+  outdir: out,
 });
 
 // Every package with a file in the bundle, by its package.json.
@@ -28,6 +32,6 @@ const sections = [...packages.entries()].sort().map(([name, dir]) => {
   const text = file ? readFileSync(join(dir, file), "utf8").trim() : `License: ${meta.license}`;
   return `${name} ${meta.version} (${meta.license})\n\n${text}\n`;
 });
-const header = "Third-party code bundled in editor.js (built from playground-src/).\n";
+const header = "Third-party code bundled in editor.js and chunks/ (built from playground-src/).\n";
 writeFileSync(`${out}/LICENSES.txt`, [header, ...sections].join("\n" + "-".repeat(72) + "\n\n"));
 console.log(`editor.js: ${packages.size} packages`);

@@ -32,12 +32,17 @@ def link(lang: str, code: str) -> str:
 
 
 def run_container(page: Page) -> str:
-    """The id of the run's container, as the page's progress log names it."""
-    log = page.locator("#run-output .progress-log")
-    expect(log).to_contain_text(re.compile(r" container [0-9a-f]{12}"))
-    match = re.search(r" container ([0-9a-f]{12})", log.inner_text())
-    assert match
-    return match.group(1)
+    """The id of the run's container, from the service's own progress lines (the page keeps
+    each as it came in `data-raw`, and shows it without the id)."""
+    lines = page.locator("#run-output .progress-log span")
+    expect(lines.first).to_be_attached()
+    for _ in range(600):
+        raw = " ".join(lines.evaluate_all("spans => spans.map(s => s.dataset.raw)"))
+        match = re.search(r" container ([0-9a-f]{12})", raw)
+        if match:
+            return match.group(1)
+        page.wait_for_timeout(100)
+    raise AssertionError("no container named in the progress")
 
 
 def test_python_hello_runs_with_the_keyboard_shortcut(server: Server, open_page: OpenPage) -> None:
@@ -116,6 +121,9 @@ def test_stop_ends_the_run_and_removes_its_container(server: Server, open_page: 
 
 def test_wrong_key_gets_a_clear_message(server: Server, open_page: OpenPage) -> None:
     page = open_page(server, key="not-the-key")
+    # Checked when saved, before anything runs.
+    expect(page.locator("#key-state")).to_have_text("refused")
+    expect(page.locator("#api-key")).to_have_attribute("aria-invalid", "true")
     page.click("#run-btn")
     expect(page.locator(MESSAGE)).to_contain_text("The API key was refused")
     expect(page.locator("#key-state")).to_have_text("refused")
@@ -195,11 +203,17 @@ def test_function_create_edit_run_delete(server: Server, open_page: OpenPage) ->
     expect(row.locator(".badge")).to_have_text("ready")
     expect(page.locator("#fn-status")).to_have_text("ready")
     expect(page.locator("#fn-editor .cm-content")).to_contain_text("def run(input: str) -> str:")
-    # The long build log is collapsed to a summary line that ends with its last line.
+    # The progress speaks of the build; Docker's build log is kept out of sight until asked for.
     progress = page.locator("#fn-output .progress")
-    expect(progress).not_to_have_attribute("open", "")
     expect(progress.locator(".last")).to_contain_text("Function pg-greet is ready")
-    assert int(progress.locator(".count").inner_text().split()[0]) > 6
+    expect(progress.locator(".count")).to_contain_text("of details")
+    log = page.locator("#fn-output .progress-log")
+    if progress.get_attribute("open") is None:
+        progress.locator("summary").click()
+    shown = log.inner_text()
+    page.check("#fn-output .details-toggle input")
+    expect(log).not_to_have_text(shown)
+    assert len(log.inner_text()) > len(shown)
 
     replace_code(page, "#fn-editor",
                  "def run(input: str) -> str:\n    return input.upper() + '!'\n")
@@ -263,3 +277,61 @@ def test_playground_can_be_turned_off(make) -> None:  # type: ignore[no-untyped-
     assert httpx.get(f"{srv.url}/").status_code == 404
     assert httpx.get(f"{srv.url}/static/app.js").status_code == 404
     assert httpx.get(f"{srv.url}/api/openapi.json").status_code == 200
+
+
+def test_a_saved_key_is_checked_and_clears_what_asked_for_it(server: Server,
+                                                             open_page: OpenPage) -> None:
+    page = open_page(server, key=None)
+    page.click("#run-btn")
+    expect(page.locator(MESSAGE)).to_contain_text("Paste the service's API key above first")
+    # No "run the code to see its output" placeholder under the error box.
+    expect(page.locator(CONSOLE)).to_be_hidden()
+    page.fill("#api-key", "test-key")
+    page.click("#key-form button[type=submit]")
+    expect(page.locator("#key-state")).to_have_text("saved")
+    expect(page.locator(MESSAGE)).to_be_hidden()
+    expect(page.locator(CONSOLE)).to_be_visible()
+    # The versions the service's images report, beside the languages' names.
+    expect(page.locator("#run-lang option[value=python]")).to_have_text(re.compile(r"python \(Python 3\."))
+
+
+def test_progress_speaks_of_the_run_not_of_container_ids(server: Server,
+                                                         open_page: OpenPage) -> None:
+    page = open_page(server, link("bash", "echo hi"))
+    page.click("#run-btn")
+    expect(page.locator(RESULT)).to_contain_text("exit 0")
+    log = page.locator("#run-output .progress-log")
+    expect(log).to_contain_text("container")
+    assert not re.search(r"[0-9a-f]{12}", log.inner_text()), log.inner_text()
+
+
+def test_history_keeps_the_last_runs_and_reopens_one(server: Server, open_page: OpenPage) -> None:
+    page = open_page(server, link("python", "print('first')"))
+    # Twenty older runs already kept: the list stays at twenty.
+    page.evaluate("""localStorage.setItem("tinirun.history", JSON.stringify(
+        Array.from({length: 20}, (_, i) => ({lang: "bash", code: `echo old ${i}`, args: "",
+        stdin: "", dependencies: [], at: 0, outcome: "exit 0"}))))""")
+    page.click("#run-btn")
+    expect(page.locator(RESULT)).to_contain_text("exit 0")
+    page.click("#run-options summary")
+    page.fill("#run-args", "a 'b c'")
+    replace = page.locator("#run-editor .cm-content")
+    replace.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text("print('second')")
+    page.click("#run-btn")
+    expect(page.locator(f"{CONSOLE} .out")).to_have_text("second\n")
+    expect(page.locator("#run-history-list li").first).to_contain_text("print('second')")
+    page.reload()
+    page.click("#run-history summary")
+    expect(page.locator("#run-history-count")).to_have_text("20")
+    items = page.locator("#run-history-list li")
+    expect(items).to_have_count(20)
+    expect(items.first).to_contain_text("print('second')")
+    expect(items.first).to_contain_text("exit 0")
+    items.nth(1).locator("button").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#run-editor .cm-content")).to_have_text("print('first')")
+    expect(page.locator("#run-lang")).to_have_value("python")
+    items.first.locator("button").click()
+    expect(page.locator("#run-args")).to_have_value("a 'b c'")

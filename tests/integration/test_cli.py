@@ -331,3 +331,15 @@ def test_progress_only_on_a_terminal(server: Server, tmp_path: Path) -> None:
     assert b"Starting container..." in seen
     # Transient: each progress line is erased again, so nothing is left behind.
     assert seen.endswith(b"\r\x1b[2K"), seen[-80:]
+
+
+
+def test_languages_lists_the_services_runtimes(server: Server) -> None:
+    done = tinirun(server, "languages")
+    assert done.returncode == 0, done.stderr
+    header, *rows = done.stdout.splitlines()
+    assert header.split() == ["NAME", "VERSION", "FILE", "COMPILED", "DEPENDENCIES"]
+    by_name = {row.split()[0]: row for row in rows}
+    assert {"bash", "go", "javascript", "python", "rust", "typescript"} <= set(by_name)
+    assert "Python 3." in by_name["python"] and "pip" in by_name["python"]
+    assert json.loads(tinirun(server, "languages", "--json").stdout)[0]["name"]

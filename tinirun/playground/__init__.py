@@ -27,9 +27,11 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 
 
 def languages_json() -> str:
-    """Each language's name, file extensions, starting snippet and function sample."""
+    """Each language's name, file extensions, editor mode and indentation, starting snippet
+    and function sample (what the page needs before it has a key for /api/languages)."""
     data = [
         {"name": lang.name, "extensions": list(lang.extensions), "example": lang.example_code,
+         "mode": lang.editor.mode, "indent": lang.editor.indent,
          "function_file": lang.function.file, "function_sample": lang.sample_code}
         for lang in all_languages().values()
     ]

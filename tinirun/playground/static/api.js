@@ -41,6 +41,22 @@ async function failure(response) {
   }
 }
 
+/**
+ * Whether the service takes `key`, by one cheap authenticated request: its languages (which
+ * the page uses too). Resolves with them; rejects with ApiError ("key" when refused).
+ */
+export async function checkKey(key) {
+  let response;
+  try {
+    response = await fetch(`${API}languages`, { headers: { "X-Runner-Api-Key": key, Accept: "application/json" } });
+  } catch {
+    throw new ApiError(LOST, "connection");
+  }
+  if (response.status === 404) return null; // a service without /api/languages: the key is not checked
+  if (!response.ok) throw await failure(response);
+  return response.json();
+}
+
 async function send(method, path, body, signal, accept) {
   const key = apiKey.get();
   if (!key) throw new ApiError("Paste the service's API key above first.", "key");

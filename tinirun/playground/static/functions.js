@@ -31,10 +31,11 @@ export function setUpFunctionsView(languages, onKeyError) {
   let busy = false;
   let pollTimer = 0;
 
-  function say(text, kind = "error") {
+  function say(text, kind = "error", cause = "") {
     message.hidden = !text;
     message.textContent = text || "";
     message.dataset.kind = kind;
+    message.dataset.cause = cause;
   }
 
   function fail(error) {
@@ -49,7 +50,7 @@ export function setUpFunctionsView(languages, onKeyError) {
     try {
       list = await call("GET", "function");
     } catch (error) {
-      say(fail(error));
+      say(fail(error), "error", error.kind || "");
       return;
     }
     say("");
@@ -74,7 +75,7 @@ export function setUpFunctionsView(languages, onKeyError) {
     try {
       info = await call("GET", `function/${encodeURIComponent(name)}/detail`);
     } catch (error) {
-      say(fail(error));
+      say(fail(error), "error", error.kind || "");
       return;
     }
     current = { name, info };
@@ -84,7 +85,8 @@ export function setUpFunctionsView(languages, onKeyError) {
     statusBadge(info.status, $("fn-status"));
     $("fn-desc").value = info.description || "";
     $("fn-deps").value = info.dependencies || "";
-    editor.setLanguage(info.lang);
+    const language = languages.find((l) => l.name === info.lang);
+    editor.setLanguage(language?.mode || "", language?.indent);
     editor.setCode(info.code);
     if (!busy && !keepOutput) {
       output.reset();
@@ -128,13 +130,14 @@ export function setUpFunctionsView(languages, onKeyError) {
     $("fn-confirm").hidden = true;
     $("fn-title").textContent = name;
     statusBadge({ type: "building" }, $("fn-status"));
-    editor.setLanguage(language);
-    editor.setCode(languages.find((l) => l.name === language)?.function_sample || "");
+    const spec = languages.find((l) => l.name === language);
+    editor.setLanguage(spec?.mode || "", spec?.indent);
+    editor.setCode(spec?.function_sample || "");
     try {
       await build("function", { name, language });
     } catch (error) {
       detail.hidden = true;
-      say(fail(error));
+      say(fail(error), "error", error.kind || "");
       return;
     }
     $("fn-new-name").value = "";
@@ -211,5 +214,12 @@ export function setUpFunctionsView(languages, onKeyError) {
   });
   $("fn-refresh").addEventListener("click", refresh);
 
-  return { refresh };
+  return {
+    refresh,
+    /** A key was accepted: drop a message that asked for one; list the functions if shown. */
+    keyAccepted() {
+      if (message.dataset.cause === "key") say("");
+      if (!$("view-functions").hidden) refresh();
+    },
+  };
 }

@@ -19,26 +19,43 @@ export class Output {
     this.state = h("span", { class: "state", role: "status" });
     this.progressCount = h("span", { class: "count" });
     this.progressLast = h("span", { class: "last" });
-    this.progressLog = h("pre", { class: "progress-log", tabindex: "0" });
+    this.progressLog = h("pre", { class: "progress-log", tabindex: "0", "aria-label": `${title}: progress` });
     const summary = h("summary", {}, h("span", { class: "label" }, "Progress"), this.progressCount, this.progressLast);
-    this.progress = h("details", { class: "progress", hidden: "" }, summary, this.progressLog);
+    // Build logs and the engine's details (debug chunks) stay out of sight until asked for.
+    this.detailsToggle = h("input", { type: "checkbox" });
+    this.detailsToggle.addEventListener("change", () => {
+      this.progress.classList.toggle("with-details", this.detailsToggle.checked);
+    });
+    this.detailsLabel = h("label", { class: "details-toggle", hidden: "" }, this.detailsToggle, "Show build log and details");
+    this.progress = h("details", { class: "progress", hidden: "" }, summary, this.detailsLabel, this.progressLog);
     // A person who opened or closed it decides from then on (Enter and Space click too).
     summary.addEventListener("click", () => { this.userToggled = true; });
     this.console = h("pre", { class: "console", role: "log", tabindex: "0", "aria-label": `${title}: stdout and stderr` });
     this.idle = idle;
     this.result = h("div", { class: "result", hidden: "" });
     this.message = h("div", { class: "message", role: "alert", hidden: "" });
+    this.problems = h("div", { class: "problems", hidden: "" });
+    this.files = h("div", { class: "files", hidden: "" });
     const legend = h("span", { class: "legend", "aria-hidden": "true" },
       h("span", { class: "out" }, "stdout"), " ", h("span", { class: "err" }, "stderr"));
     this.root = h("div", { class: "output" },
       h("div", { class: "output-head" }, h("h2", {}, title), legend, h("span", { class: "spacer" }), this.state),
-      this.progress, this.message, this.console, this.result);
+      this.progress, this.message, this.console, this.problems, this.result, this.files);
     parent.append(this.root);
     this.reset();
   }
 
   reset(state = "") {
     this.progressLines = 0;
+    this.detailLines = 0;
+    this.detailsLabel.hidden = true;
+    this.problems.hidden = true;
+    this.problems.textContent = "";
+    this.files.hidden = true;
+    for (const url of this.fileUrls || []) URL.revokeObjectURL(url);
+    this.fileUrls = [];
+    this.files.textContent = "";
+    this.console.hidden = false;
     this.userToggled = false;
     this.consoleChars = 0;
     this.lastStream = null;
@@ -63,12 +80,21 @@ export class Output {
     const lines = text.split("\n").filter((line) => line.trim());
     if (!lines.length) return;
     for (const line of lines) {
-      this.progressLog.append(h("span", { class: kind }, `${line}\n`));
+      // Container ids say nothing to a person; the raw line stays for those who look.
+      const shown = kind === "info" ? line.replace(/\s*\b[0-9a-f]{12,64}\b/g, "") : line;
+      this.progressLog.append(h("span", { class: kind, "data-raw": line }, `${shown}\n`));
+      if (kind === "info") this.progressLast.textContent = shown;
     }
-    this.progressLines += lines.length;
     this.progress.hidden = false;
-    this.progressCount.textContent = `${this.progressLines} line${this.progressLines === 1 ? "" : "s"}`;
-    this.progressLast.textContent = lines[lines.length - 1];
+    if (kind === "debug") {
+      this.detailLines += lines.length;
+      this.detailsLabel.hidden = false;
+      if (!this.progressLines) this.progressLast.textContent = "";
+    } else {
+      this.progressLines += lines.length;
+    }
+    const details = this.detailLines ? `, ${this.detailLines} of details` : "";
+    this.progressCount.textContent = `${this.progressLines} line${this.progressLines === 1 ? "" : "s"}${details}`;
     if (!this.userToggled) this.progress.open = this.progressLines <= OPEN_UP_TO;
     if (this.progress.open) this.progressLog.scrollTop = this.progressLog.scrollHeight;
   }
@@ -91,9 +117,12 @@ export class Output {
     if (pinned) this.console.scrollTop = this.console.scrollHeight;
   }
 
-  showMessage(text, kind = "error", details = "") {
+  showMessage(text, kind = "error", details = "", cause = "") {
     this.message.hidden = false;
     this.message.dataset.kind = kind;
+    this.message.dataset.cause = cause;
+    // No "run the code to see its output" under an error: the box says what happened.
+    if (!this.consoleChars) this.console.hidden = true;
     this.message.replaceChildren(h("p", {}, text));
     if (details) {
       // Open at its end: a build log's last lines say what went wrong.
@@ -106,6 +135,52 @@ export class Output {
   hideMessage() {
     this.message.hidden = true;
     this.message.textContent = "";
+    this.message.dataset.cause = "";
+    this.console.hidden = false;
+  }
+
+  /** Hide the message when it was about `cause` (e.g. "key", once a key is accepted). */
+  clearMessageAbout(cause) {
+    if (!this.message.hidden && this.message.dataset.cause === cause) this.hideMessage();
+  }
+
+  /** List the problems found in the output; `onPick(problem)` when one is chosen. */
+  showProblems(problems, onPick) {
+    this.problems.hidden = !problems.length;
+    if (!problems.length) return;
+    const items = problems.map((problem) => {
+      const where = `Line ${problem.line}${problem.column ? `:${problem.column}` : ""}`;
+      const button = h("button", { type: "button", class: `problem ${problem.severity}` },
+        h("span", { class: "where" }, where), ` ${problem.severity}: ${problem.message || "see the output"}`);
+      button.addEventListener("click", () => onPick(problem));
+      return h("li", {}, button);
+    });
+    const count = `${problems.length} problem${problems.length === 1 ? "" : "s"} in the code`;
+    this.problems.replaceChildren(h("h3", {}, count), h("ul", {}, ...items));
+  }
+
+  /** The files the program left: images shown, the others offered as downloads. */
+  showFiles(result) {
+    const files = result.output_files || [];
+    const omitted = result.output_files_omitted || [];
+    if (!files.length && !omitted.length && !result.output_files_truncated) return;
+    const items = files.map((file) => {
+      const name = file.path.split("/").pop();
+      const bytes = Uint8Array.from(atob(file.content), (c) => c.charCodeAt(0));
+      const url = URL.createObjectURL(new Blob([bytes], { type: file.media_type || "application/octet-stream" }));
+      this.fileUrls.push(url);
+      const link = h("a", { href: url, download: name }, `Download ${file.path}`);
+      const size = h("span", { class: "size" }, ` (${file.size} bytes)`);
+      if ((file.media_type || "").startsWith("image/") && file.media_type !== "image/svg+xml") {
+        const image = h("img", { src: `data:${file.media_type};base64,${file.content}`, alt: `Image ${file.path}` });
+        return h("li", { class: "image" }, h("figure", {}, image, h("figcaption", {}, link, size)));
+      }
+      return h("li", {}, link, size);
+    });
+    const note = result.output_files_truncated
+      ? h("p", { class: "note" }, `More files than the service returns: left out ${omitted.join(", ") || "some"}.`) : null;
+    this.files.replaceChildren(h("h3", {}, `Files (${files.length})`), h("ul", {}, ...items), note);
+    this.files.hidden = false;
   }
 
   showResult(result) {
@@ -140,6 +215,7 @@ export class Output {
         return false;
       case "result":
         this.showResult(chunk.data);
+        this.showFiles(chunk.data);
         return true;
       case "error":
         this.showMessage(chunk.data.message || chunk.data.error, "error", chunk.data.logs || "");

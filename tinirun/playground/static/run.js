@@ -1,7 +1,10 @@
-// The "Run code" view: language, editor, options, Run/Stop, and the link that reproduces it.
+// The "Run code" view: language, editor, options, Run/Stop, the link that reproduces it, the
+// problems the output names (marked in the editor) and this browser's history of runs.
 
 import { ApiError, LOST, stream } from "./api.js";
-import { $, h, isRunShortcut, words } from "./dom.js";
+import { findDiagnostics } from "./diagnostics.js";
+import { $, argv, h, isRunShortcut, words } from "./dom.js";
+import { loadHistory, remember } from "./history.js";
 import { Output } from "./output.js";
 import { createEditor } from "./vendor/editor.js";
 
@@ -43,7 +46,8 @@ export function setUpRunView(languages, onKeyError) {
   const output = new Output($("run-output"), { title: "Output", idle: "Run the code to see its output here." });
   const editor = createEditor($("run-editor"), {
     doc: drafts.get(lang) ?? byName.get(lang).example,
-    language: lang,
+    mode: byName.get(lang).mode,
+    indent: byName.get(lang).indent,
     label: "Code",
     onChange: (code) => {
       drafts.set(lang, code);
@@ -52,11 +56,18 @@ export function setUpRunView(languages, onKeyError) {
     onRun: () => run(),
   });
 
+  /** Show `name`'s snippet (`code`, else its draft or example) in the editor. */
+  function switchTo(name, code = null) {
+    lang = name;
+    select.value = name;
+    editor.setLanguage(byName.get(name).mode, byName.get(name).indent);
+    editor.setCode(code ?? drafts.get(name) ?? byName.get(name).example);
+    editor.setProblems([]);
+  }
+
   select.addEventListener("change", () => {
     drafts.set(lang, editor.getCode());
-    lang = select.value;
-    editor.setLanguage(lang);
-    editor.setCode(drafts.get(lang) ?? byName.get(lang).example);
+    switchTo(select.value);
     saveLink();
   });
 
@@ -93,8 +104,51 @@ export function setUpRunView(languages, onKeyError) {
     if (deps.length) request.dependencies = deps;
     if (files.size) request.files = [...files].map(([path, content]) => ({ path, content }));
     if ($("run-stdin").value) request.stdin = $("run-stdin").value;
+    const args = argv($("run-args").value);
+    if (args.length) request.args = args;
     return request;
   }
+
+  // Problems the output names: marked in the editor, listed under the output.
+  const diagnostics = new Map(); // language -> patterns, from /api/languages
+  function markProblems(result) {
+    const specs = diagnostics.get(lang) || [];
+    const problems = result ? findDiagnostics(specs, `${result.stderr}\n${result.stdout}`) : [];
+    editor.setProblems(problems);
+    output.showProblems(problems, (problem) => editor.goTo(problem.line, problem.column || 1));
+  }
+
+  // This browser's last runs.
+  const historyList = $("run-history-list");
+  function showHistory(list = loadHistory()) {
+    $("run-history-count").textContent = String(list.length);
+    $("run-history-empty").hidden = list.length > 0;
+    historyList.replaceChildren(...list.map((entry) => {
+      const first = entry.code.split("\n").find((l) => l.trim()) || "(empty)";
+      const when = new Date(entry.at).toLocaleString();
+      const button = h("button", { type: "button", class: "link" },
+        h("span", { class: "lang" }, entry.lang), " ", h("code", {}, first.slice(0, 60)));
+      button.addEventListener("click", () => reopen(entry));
+      return h("li", {}, button, h("span", { class: "when" }, ` ${entry.outcome}, ${when}`));
+    }));
+  }
+  function reopen(entry) {
+    if (!byName.has(entry.lang)) return;
+    drafts.set(lang, editor.getCode());
+    switchTo(entry.lang, entry.code);
+    $("run-args").value = entry.args || "";
+    $("run-stdin").value = entry.stdin || "";
+    $("run-deps").value = (entry.dependencies || []).join(" ");
+    saveLink();
+    editor.focus();
+  }
+  function outcomeOf(last) {
+    if (last?.event === "error") return "could not run";
+    const result = last?.data;
+    if (!result) return "no result";
+    return result.timeout ? "timed out" : `exit ${result.exit_code}`;
+  }
+  showHistory();
 
   function setRunning(running) {
     runButton.disabled = running;
@@ -112,20 +166,27 @@ export function setUpRunView(languages, onKeyError) {
   async function run() {
     if (controller) return;
     output.reset();
+    editor.setProblems([]);
     controller = new AbortController();
     setRunning(true);
+    const request = body();
     try {
-      const last = await stream("code/run", body(), (chunk) => output.onChunk(chunk), controller.signal);
+      const last = await stream("code/run", request, (chunk) => output.onChunk(chunk), controller.signal);
       if (!last || (last.event !== "result" && last.event !== "error")) {
         output.showMessage(LOST);
         output.setState("Connection lost", "bad");
       }
+      if (last?.event === "result") markProblems(last.data);
+      showHistory(remember({
+        lang, code: request.code, args: $("run-args").value, stdin: request.stdin || "",
+        dependencies: request.dependencies || [], at: Date.now(), outcome: outcomeOf(last),
+      }));
     } catch (error) {
       if (error.name === "AbortError") {
         output.setState("Stopped", "bad");
         output.showMessage("Stopped: the run's container was removed.", "info");
       } else {
-        output.showMessage(error.message);
+        output.showMessage(error.message, "error", "", error.kind || "");
         output.setState(error instanceof ApiError && error.kind === "busy" ? "Busy" : "Not run", "bad");
         if (error.kind === "key") onKeyError();
         if (!(error instanceof ApiError)) console.error(error);
@@ -140,10 +201,7 @@ export function setUpRunView(languages, onKeyError) {
   window.addEventListener("hashchange", () => {
     const next = readLink();
     if (!byName.has(next.lang)) return;
-    lang = next.lang;
-    select.value = lang;
-    editor.setLanguage(lang);
-    editor.setCode(next.code ?? byName.get(lang).example);
+    switchTo(next.lang, next.code ?? byName.get(next.lang).example);
   });
 
   runButton.addEventListener("click", run);
@@ -165,5 +223,21 @@ export function setUpRunView(languages, onKeyError) {
       run();
     }
   });
-  return { editor };
+  return {
+    editor,
+    /** The service's own account of its languages: versions beside the names, diagnostics. */
+    describe(described) {
+      for (const info of described) {
+        diagnostics.set(info.name, info.diagnostics || []);
+        const option = [...select.options].find((o) => o.value === info.name);
+        // "rustc 1.85.1 (4eb161250 2025-03-15)" reads as "rustc 1.85.1".
+        const version = (info.version || "").replace(/(\s*\([^()]*\))+$/, "").trim();
+        if (option && version) option.textContent = `${info.name} (${version})`;
+      }
+    },
+    /** A key was accepted: a message that asked for one is out of date. */
+    keyAccepted() {
+      output.clearMessageAbout("key");
+    },
+  };
 }
