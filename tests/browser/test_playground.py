@@ -335,3 +335,34 @@ def test_history_keeps_the_last_runs_and_reopens_one(server: Server, open_page: 
     expect(page.locator("#run-lang")).to_have_value("python")
     items.first.locator("button").click()
     expect(page.locator("#run-args")).to_have_value("a 'b c'")
+
+
+PLOT = """import os, sys
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+os.makedirs("out", exist_ok=True)
+plt.plot([1, 2, 3], [1, 4, 9])
+plt.savefig("out/plot.png")
+open("out/args.txt", "w").write("|".join(sys.argv[1:]))
+"""
+
+
+def test_output_files_and_arguments(server: Server, open_page: OpenPage) -> None:
+    page = open_page(server, link("python", PLOT))
+    page.click("#run-options summary")
+    page.fill("#run-deps", "matplotlib")
+    page.fill("#run-args", "one 'two words' \"th\\\"ree\"")
+    page.click("#run-btn")
+    expect(page.locator(f"{RESULT} .badge.ok")).to_have_text("exit 0", timeout=280_000)
+    files = page.locator("#run-output .files")
+    image = files.locator("img[alt='Image out/plot.png']")
+    expect(image).to_be_visible()
+    assert image.evaluate("img => img.naturalWidth") > 100
+    download = files.locator("a", has_text="out/args.txt")
+    expect(download).to_have_attribute("download", "args.txt")
+    with page.expect_download() as caught:
+        download.click()
+    path = caught.value.path()
+    with open(path, encoding="utf-8") as saved:
+        assert saved.read() == 'one|two words|th"ree'

@@ -333,6 +333,19 @@ def test_progress_only_on_a_terminal(server: Server, tmp_path: Path) -> None:
     assert seen.endswith(b"\r\x1b[2K"), seen[-80:]
 
 
+def test_run_passes_arguments_and_writes_output_files(server: Server, tmp_path: Path) -> None:
+    source = write(tmp_path, "args.py", (
+        "import os, sys\nprint(sys.argv[1:])\nos.makedirs('out/sub', exist_ok=True)\n"
+        "open('out/sub/data.bin', 'wb').write(bytes(range(256)))\n"
+        "open('out/note.txt', 'w').write(' '.join(sys.argv[1:]))\n"))
+    results = tmp_path / "results"
+    done = tinirun(server, "run", source, "--out", str(results), "--", "a b", "-x", "ünï 'q'")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "['a b', '-x', \"ünï 'q'\"]\n"
+    assert (results / "sub" / "data.bin").read_bytes() == bytes(range(256))
+    assert (results / "note.txt").read_text() == "a b -x ünï 'q'"
+    assert "wrote 2 output files" in done.stderr
+
 
 def test_languages_lists_the_services_runtimes(server: Server) -> None:
     done = tinirun(server, "languages")

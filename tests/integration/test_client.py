@@ -193,3 +193,12 @@ def test_error_chunk_of_an_unreachable_engine(make) -> None:  # type: ignore[no-
     with Client(srv.url, API_KEY) as client, client.run_code_stream("echo x", "bash") as chunks:
         last = list(chunks)[-1]
     assert isinstance(last, ErrorChunk) and last.data.error == "docker"
+
+
+def test_arguments_and_output_files_as_bytes(client: Client) -> None:
+    code = ("import os, sys\nos.makedirs('out', exist_ok=True)\n"
+            "open('out/a.bin', 'wb').write(bytes([0, 255]) + ' '.join(sys.argv[1:]).encode())\n")
+    result = client.run_code(code, "python", args=["x y", "ü"])
+    assert result.exit_code == 0, result.stderr
+    (made,) = result.output_files
+    assert (made.path, made.content) == ("out/a.bin", b"\x00\xffx y " + "ü".encode())

@@ -54,7 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    # `run FILE [options] -- ARG...`: what follows `--` is the program's, whatever it looks like
+    # (argparse alone cannot take options between FILE and a `--` after them).
+    program: list[str] = []
+    if words[:1] == ["run"] and "--" in words:
+        at = words.index("--")
+        words, program = words[:at], words[at + 1:]
+    args = parser.parse_args(words)
+    if program:
+        args.args = [*(args.args or []), *program]
     try:
         return int(args.handler(args))
     except UsageError as exc:
