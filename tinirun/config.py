@@ -139,6 +139,15 @@ SETTINGS: tuple[Setting, ...] = (
             _int_in(60, 10 * 365 * 86400)),
     Setting("RUNNER_MAX_BODY_BYTES", "max_body_bytes", str(16 * 1024 * 1024),
             "Largest request body accepted (413 beyond).", _int_in(1024, 1024 * 1024 * 1024)),
+    Setting("RUNNER_REQUEST_TIMEOUT", "request_timeout", "30",
+            "Seconds a client has to send a request's headers, and again its body; past either "
+            "the connection is closed (408 for a late body).", _int_in(1, 3600)),
+    Setting("RUNNER_WRITE_TIMEOUT", "write_timeout", "30",
+            "Seconds a client may leave the service's answer unread while the service waits to "
+            "write; past it the connection is cut and the run killed.", _int_in(1, 3600)),
+    Setting("RUNNER_MAX_CONNECTIONS", "max_connections", "2048",
+            "Open client connections and requests in progress beyond which a request gets 503.",
+            _int_in(8, 1 << 20)),
     Setting("RUNNER_MAX_STREAM_BYTES", "max_stream_bytes", str(MAX_STREAM_BYTES),
             "Bytes of stdout plus stderr one run may stream; past it output is dropped, the "
             "program goes on and the result says truncated.", _int_in(1024, 1 << 40)),
@@ -204,6 +213,9 @@ class Config:
     oci_runtime: str | None = _default("oci_runtime")
     dependency_image_max_age: int = _default("dependency_image_max_age")
     max_body_bytes: int = _default("max_body_bytes")
+    request_timeout: int = _default("request_timeout")
+    write_timeout: int = _default("write_timeout")
+    max_connections: int = _default("max_connections")
     max_stream_bytes: int = _default("max_stream_bytes")
     output_max_files: int = _default("output_max_files")
     output_max_bytes: int = _default("output_max_bytes")

@@ -10,7 +10,7 @@ import pytest
 from tests.wait import async_wait_until
 from tinirun.errors import BusyError
 from tinirun.models import Chunk, RunResult
-from tinirun.runner.gate import STOPPED, Gate
+from tinirun.runner.gate import STOPPED, Gate, Slot
 
 
 async def job(release: asyncio.Event, name: str) -> AsyncIterator[Chunk]:
@@ -86,3 +86,33 @@ async def test_stop_ends_running_and_waiting_runs_with_an_error() -> None:
     assert STOPPED in (await waiting)[-1]
     assert gate.running == 0 and gate.waiting == 0
     assert await events(gate.stream(job(release, "c"))) == ["error"]
+
+
+async def test_a_slot_freed_by_its_run_lets_the_next_in_while_its_stream_goes_on() -> None:
+    """The run frees its slot when its container ends; its stream (a slow client) may go on."""
+    gate = Gate(slots=1, queue_size=5)
+    slot = Slot()
+    ended = asyncio.Event()
+
+    async def first_run() -> AsyncIterator[Chunk]:
+        yield Chunk.info("output")
+        slot.free()  # the container has ended
+        await ended.wait()  # the client has not read the rest yet
+        yield Chunk.info("rest")
+
+    first = gate.stream(first_run(), slot)
+    assert (await anext(first)).data == "output"
+
+    async def rest() -> Chunk:
+        return await anext(first)
+
+    pending = asyncio.create_task(rest())
+    second = await asyncio.wait_for(collect(gate.stream(_now("b"))), 10)
+    assert second == ["b"] and gate.running == 0
+    ended.set()
+    assert (await pending).data == "rest"
+    assert gate.running == 0
+
+
+async def _now(name: str) -> AsyncIterator[Chunk]:
+    yield Chunk.info(name)

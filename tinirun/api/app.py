@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI
 
 from tinirun import __version__
 from tinirun.api import code, errors, functions, languages, ops
-from tinirun.api.auth import require_api_key
+from tinirun.api.auth import ApiKeyMiddleware, require_api_key
 from tinirun.api.mcp import mount_mcp
 from tinirun.api.middleware import ApiBodyMiddleware
 from tinirun.api.openapi import install_chunk_schema, install_docs
@@ -67,7 +67,9 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     app.state.config = config
     if config.metrics:
         app.add_api_route("/metrics", ops.metrics, methods=["GET"], include_in_schema=False)
-    app.mount("/api", ApiBodyMiddleware(api, config.max_body_bytes))
+    # The key is checked first, before the body is read; then the body's size and deadline.
+    app.mount("/api", ApiKeyMiddleware(
+        ApiBodyMiddleware(api, config.max_body_bytes, config.request_timeout), config.api_key))
     mcp = mount_mcp(app, config.api_key)
     if config.playground:
         app.mount("/", create_playground())

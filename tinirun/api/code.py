@@ -12,6 +12,7 @@ from tinirun.api.oneshot import one_shot
 from tinirun.api.openapi import stream_responses
 from tinirun.api.streaming import chunk_response
 from tinirun.models import ErrorData, RunRequest, RunResult
+from tinirun.runner.gate import Slot
 
 router = APIRouter()
 
@@ -64,8 +65,9 @@ async def run_code(
     """
     prepared = services.runner.prepare(body)
     services.gate.check()
+    slot = Slot()  # freed when the run's container ends, however slowly the client reads
     run = services.gate.stream(services.metrics.observe_run(
-        services.runner.run(prepared), prepared.language.name, "code"))
+        services.runner.run(prepared, on_exit=slot.free), prepared.language.name, "code"), slot)
     if not stream:
         return await one_shot(run, request)
     return chunk_response(run, fmt)

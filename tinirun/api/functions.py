@@ -28,6 +28,7 @@ from tinirun.models import (
     UpdateFunctionRequest,
 )
 from tinirun.runner.functions import detail_of, info_of
+from tinirun.runner.gate import Slot
 
 router = APIRouter()
 # Both stores take offsets as 64-bit integers; anything near that is no real page anyway.
@@ -46,9 +47,11 @@ async def _admitted_run(
     limits = RunLimits.model_validate(body.model_dump(exclude={"input"}))
     gate = services.gate
     gate.check()
-    run = services.metrics.observe_run(functions.run(record, tag, body.input, limits),
-                                       record.lang, "function")
-    return gate.stream(run)
+    slot = Slot()  # freed when the run's container ends, however slowly the client reads
+    run = services.metrics.observe_run(
+        functions.run(record, tag, body.input, limits, on_exit=slot.free), record.lang,
+        "function")
+    return gate.stream(run, slot)
 
 
 @router.post(

@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from tinirun.api.app import create_app
+from tinirun.api.protocol import deadline_protocol
 from tinirun.config import Config
 from tinirun.datadir import DataDirLock
 from tinirun.service import Services
@@ -83,5 +84,8 @@ def _serve_locked(config: Config, level: int) -> None:
         log_level="warning" if level > logging.INFO else "info",
         # The runs are stopped at the grace; this only bounds how long their streams take.
         timeout_graceful_shutdown=config.shutdown_grace + STREAM_END_MARGIN,
+        # Deadlines for slow clients (headers, unread answers) and a cap on connections.
+        http=deadline_protocol(config.request_timeout, config.write_timeout),
+        limit_concurrency=config.max_connections,
     )
     GracefulServer(settings, app, config.shutdown_grace).run()

@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator
 
 from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from tinirun.models import Chunk
 
@@ -45,13 +46,32 @@ def encode(chunk: Chunk, fmt: str) -> bytes:
 
 
 async def _encoded(chunks: AsyncIterator[Chunk], fmt: str) -> AsyncIterator[bytes]:
-    async for chunk in chunks:
-        yield encode(chunk, fmt)
+    try:
+        async for chunk in chunks:
+            yield encode(chunk, fmt)
+    finally:
+        close = getattr(chunks, "aclose", None)
+        if close is not None:
+            await close()
+
+
+class ChunkStreamResponse(StreamingResponse):
+    """A StreamingResponse that closes its chunks when it ends in any way (the client hung
+    up, or was cut for not reading), so the run behind them stops now, not at garbage
+    collection."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            close = getattr(self.body_iterator, "aclose", None)
+            if close is not None:
+                await close()
 
 
 def chunk_response(chunks: AsyncIterator[Chunk], fmt: str) -> StreamingResponse:
     """A streaming response of `chunks`; the client hanging up cancels the iterator."""
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(
+    return ChunkStreamResponse(
         _encoded(chunks, fmt), media_type=SSE if fmt == "sse" else NDJSON, headers=headers
     )

@@ -6,9 +6,10 @@ Fresh runs make one and feed it at once; the warm pool makes them ahead of deman
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,6 +19,11 @@ from tinirun.errors import EngineError
 
 # After a kill, how long to wait for the container to report its exit.
 EXIT_GRACE = 10.0
+# Output read ahead of a caller that lags, while the program runs (see `Attached.feed`).
+READ_AHEAD_BYTES = 256 * 1024
+# A caller still this far behind the end of the output is lagging: the engine is asked when
+# the container is gone, so the run's slot is freed then and not at the end of its stream.
+LAG_GRACE = 1.0
 # How often the peak memory of a running container is read.
 PEAK_INTERVAL = 0.1
 # The exit code of a process killed with SIGKILL (the OOM killer's signal too).
@@ -185,7 +191,8 @@ class Attached:
         self.engine.remove_soon(self.id)
 
     async def feed(self, stdin: bytes, time_limit: float,
-                   mark: bytes | None = None) -> AsyncIterator[Output | Exit]:
+                   mark: bytes | None = None,
+                   on_exit: Callable[[], None] | None = None) -> AsyncIterator[Output | Exit]:
         """Write `stdin` and close it, then yield the output as it comes and finally one Exit.
 
         The container is killed `time_limit` seconds from now whether or not the caller is
@@ -194,6 +201,13 @@ class Attached:
         streams, the exit code, the output files): the Exit then comes from the trailer, with
         no wait for the engine to tear the container down, unless the code says a signal
         ended the program (then the engine's word on OOM and on stops from outside counts).
+        `on_exit` is called as soon as the container has ended, even while the caller is
+        still held up with earlier output (a run's slot is its container's, not its client's).
+
+        Output is read ahead of the caller: up to READ_AHEAD_BYTES while the program runs (a
+        caller that lags holds the program back), all of it once the deadline is past. The
+        engine keeps a container whose output is unread from ending: no exit, and its kill,
+        inspect and wait hang. So a client that stops reading must never hold the engine.
         """
         if self._used:
             raise RuntimeError("a container is fed once")
@@ -201,10 +215,12 @@ class Attached:
         timed_out = asyncio.Event()
         started = time.monotonic()
         fed_at = time.time()
+        ahead = _ReadAhead(self.channel, timed_out)
 
         async def kill_at_deadline() -> None:
             await asyncio.sleep(time_limit)
             timed_out.set()
+            ahead.wake()  # read the rest, so the engine can end the container
             with contextlib.suppress(EngineError):
                 await self.engine.kill(self.id)
 
@@ -217,8 +233,28 @@ class Attached:
                 peak = memory_peak(self.id) or peak
                 await asyncio.sleep(PEAK_INTERVAL)
 
+        # The engine's word on the container's end, asked for when the exit code is needed, or
+        # when the output has ended but the caller lags behind it (then `on_exit` frees the
+        # run's slot the moment the container is gone, however slowly the rest is read).
+        exited: asyncio.Future[int | None] | None = None
+        lag_timer: asyncio.TimerHandle | None = None
+
+        def wait_exit() -> asyncio.Future[int | None]:
+            nonlocal exited
+            if exited is None:
+                exited = asyncio.ensure_future(self.engine.wait(self.id))
+                exited.add_done_callback(_ended(on_exit))
+            return exited
+
+        def output_ended() -> None:
+            nonlocal lag_timer
+            if on_exit is not None:
+                lag_timer = asyncio.get_running_loop().call_later(LAG_GRACE, wait_exit)
+
+        ahead.at_end = output_ended
         watchdog = asyncio.create_task(kill_at_deadline())
         watcher = asyncio.create_task(watch_memory())
+        reader: asyncio.Task[None] | None = None
         try:
             if not self.alive:
                 raise EngineError("The container's streams were closed before the run")
@@ -228,8 +264,9 @@ class Attached:
                 self.channel.close_input()
                 scanners = {1: EndScanner(mark), 2: EndScanner(mark)} if mark else {}
                 trailer: tuple[int, bytes] | None = None
+                reader = asyncio.create_task(ahead.run())
                 while True:
-                    message = await self.channel.read()
+                    message = await ahead.next()
                     if message is None:
                         peak = memory_peak(self.id) or peak
                         break
@@ -254,7 +291,7 @@ class Attached:
             else:
                 # No trailer (the container was killed, or the program ended by a signal):
                 # the engine's wait answers with the container's exit code.
-                code = await asyncio.wait_for(self.engine.wait(self.id),
+                code = await asyncio.wait_for(asyncio.shield(wait_exit()),
                                               time_limit + EXIT_GRACE)
                 if trailer is not None:
                     files = trailer[1]
@@ -279,6 +316,70 @@ class Attached:
         finally:
             watchdog.cancel()
             watcher.cancel()
+            if lag_timer is not None:
+                lag_timer.cancel()
+            if exited is not None:
+                exited.cancel()
+            if reader is not None:
+                reader.cancel()
             with contextlib.suppress(Exception):
                 self.channel.close()
             self.engine.remove_soon(self.id)
+
+
+class _ReadAhead:
+    """The output of one container, read by a task of its own ahead of the caller."""
+
+    def __init__(self, channel: Channel, unbounded: asyncio.Event) -> None:
+        self.channel = channel
+        self.unbounded = unbounded  # set at the deadline: read everything
+        self.pending: collections.deque[Output | BaseException | None] = collections.deque()
+        self.buffered = 0
+        self._arrived = asyncio.Event()
+        self._room = asyncio.Event()
+        self.at_end: Callable[[], None] = lambda: None
+
+    def wake(self) -> None:
+        self._room.set()
+
+    async def run(self) -> None:
+        try:
+            while True:
+                while self.buffered >= READ_AHEAD_BYTES and not self.unbounded.is_set():
+                    self._room.clear()
+                    await self._room.wait()
+                message = await self.channel.read()
+                self.pending.append(message)
+                self._arrived.set()
+                if message is None:
+                    self.at_end()
+                    return
+                self.buffered += len(message.data)
+        except Exception as exc:  # raised to the caller, where engine errors are mapped
+            self.pending.append(exc)
+            self._arrived.set()
+
+    async def next(self) -> Output | None:
+        while not self.pending:
+            self._arrived.clear()
+            await self._arrived.wait()
+        item = self.pending.popleft()
+        if isinstance(item, BaseException):
+            raise item
+        if item is not None:
+            self.buffered -= len(item.data)
+            self._room.set()
+        return item
+
+
+def _ended(on_exit: Callable[[], None] | None) -> Callable[[asyncio.Future[Any]], None]:
+    """The done callback of a container's wait: tell `on_exit` (also when the wait failed or
+    was cancelled because the run ended otherwise), and consume a failure nobody awaited."""
+
+    def callback(wait: asyncio.Future[Any]) -> None:
+        if not wait.cancelled():
+            wait.exception()
+        if on_exit is not None:
+            on_exit()
+
+    return callback

@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 
 from tinirun.engine.docker import Engine
@@ -280,9 +280,11 @@ class FunctionService:
         return record, record.status.tag
 
     async def run(
-        self, record: FunctionRecord, tag: str, input: str, limits: RunLimits
+        self, record: FunctionRecord, tag: str, input: str, limits: RunLimits,
+        on_exit: Callable[[], None] | None = None,
     ) -> AsyncIterator[Chunk]:
-        """Run the function's image with `input` on stdin; no install, no compile."""
+        """Run the function's image with `input` on stdin; no install, no compile. `on_exit`:
+        see `Runner.execute`."""
         language: Language = get_language(record.lang)
         if await self.engine.image_id(tag) is None:
             await self.pool.forget(tag)  # its waiting containers outlive the tag
@@ -295,7 +297,7 @@ class FunctionService:
         script = boot.run_script(language, command=command)
         async for chunk in self.runner.execute(
             tag, language.env, boot.pack({}, script, limits.timeout, input), limits,
-            self.runner.boot_for(language, command),
+            self.runner.boot_for(language, command), on_exit=on_exit,
         ):
             yield chunk
 

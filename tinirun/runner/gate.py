@@ -7,7 +7,7 @@ import asyncio
 import collections
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from tinirun.errors import BusyError, ServiceStoppingError
 from tinirun.failures import error_data
@@ -17,6 +17,25 @@ from tinirun.models import Chunk, ChunkEvent
 # How often a waiting run re-checks its place to tell the client.
 POSITION_INTERVAL = 0.5
 STOPPED = "The service is shutting down: the run was stopped before it ended"
+
+
+class Slot:
+    """A run's hold on one of the gate's slots, given back once: by the run as soon as its
+    container has ended (`free`, e.g. from the engine's exit callback), else by the gate when
+    the run's stream ends. So a client that reads slowly, or not at all, delays only its own
+    stream, never the next run."""
+
+    def __init__(self) -> None:
+        self._give_back: Callable[[], None] | None = None
+        self.freed = False
+
+    def hold(self, give_back: Callable[[], None]) -> None:
+        self._give_back = give_back
+
+    def free(self) -> None:
+        if self._give_back is not None and not self.freed:
+            self.freed = True
+            self._give_back()
 
 
 class Gate:
@@ -56,12 +75,16 @@ class Gate:
                 return
         self.running -= 1
 
-    async def stream(self, chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
+    async def stream(self, chunks: AsyncIterator[Chunk],
+                     slot: Slot | None = None) -> AsyncIterator[Chunk]:
         """`chunks`, once a slot is free; `info` chunks tell a waiting client its place.
-        Callers `check()` first, while they can still answer 429."""
+        Callers `check()` first, while they can still answer 429. `slot` is the one the run
+        frees when its container ends (its stream may go on after that)."""
+        slot = slot or Slot()
         asked = time.monotonic()
         if self.running < self.slots and not self._waiters:
             self.running += 1
+            slot.hold(self._release)
         else:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
@@ -89,6 +112,7 @@ class Gate:
                 else:
                     waiter.cancel()
                 raise
+            slot.hold(self._release)
         self.metrics.record_queue_wait(time.monotonic() - asked)
         try:
             if self.stopping:
@@ -99,7 +123,7 @@ class Gate:
                     chunk = _stopped()  # the end of a run cut short, not the program's own
                 yield chunk
         finally:
-            self._release()
+            slot.free()
             await _aclose(chunks)
 
 

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import codecs
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,8 +137,10 @@ class Runner:
             output_globs=tuple(request.output_globs or outputs.DEFAULT_GLOBS),
         )
 
-    async def run(self, prepared: PreparedRun) -> AsyncIterator[Chunk]:
-        """The whole one-off run as chunks, ending with one `result` or one `error`."""
+    async def run(self, prepared: PreparedRun,
+                  on_exit: Callable[[], None] | None = None) -> AsyncIterator[Chunk]:
+        """The whole one-off run as chunks, ending with one `result` or one `error`;
+        `on_exit` is called when its container has ended (see `execute`)."""
         language = prepared.language
         yield Chunk.info("Checking base image...")
         image: str | None = None
@@ -153,7 +155,8 @@ class Runner:
             return
         assert image is not None
         async for chunk in self.execute(image, language.env, payload(prepared), prepared.limits,
-                                        self.boot_for(language), prepared.output_globs):
+                                        self.boot_for(language), prepared.output_globs,
+                                        on_exit):
             yield chunk
 
     def boot_for(self, language: Language, command: str | None = None) -> list[str]:
@@ -199,10 +202,12 @@ class Runner:
 
     async def execute(self, image: str, env: Mapping[str, str], stdin: Payload,
                       limits: RunLimits, command: list[str] | None = None,
-                      output_globs: tuple[str, ...] = ()) -> AsyncIterator[Chunk]:
+                      output_globs: tuple[str, ...] = (),
+                      on_exit: Callable[[], None] | None = None) -> AsyncIterator[Chunk]:
         """Run one payload in a container of `image` (booted with `command`); yield its
         output, then its result with the files matching `output_globs` (or a `docker`
-        error)."""
+        error). `on_exit` is called the moment the container has ended, even if the output
+        is still on its way to a slow client (the gate frees the run's slot)."""
         yield Chunk.info("Starting container...")
         try:
             attached, how = await self._container(image, env, limits, command)
@@ -216,7 +221,7 @@ class Runner:
         budget = StreamBudget(self.max_stream_bytes)
         try:
             async for item in attached.feed(stdin.data, time_limit=limits.timeout,
-                                            mark=boot.marker(stdin.nonce)):
+                                            mark=boot.marker(stdin.nonce), on_exit=on_exit):
                 if isinstance(item, Output):
                     stream = 2 if item.stream == 2 else 1
                     data = budget.admit(item.data)
