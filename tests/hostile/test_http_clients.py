@@ -30,7 +30,7 @@ HELLO = {"code": "echo hi", "lang": "bash", "timeout": 10}
 
 def start(tmp: object, **env: str) -> Server:
     server = make_server(tmp, RUNNER_POOL_SIZE="0", **env)  # type: ignore[arg-type]
-    server.start()
+    server.start(wait=BOUND)  # a loaded machine may take a while to import and start
     return server
 
 

@@ -115,3 +115,27 @@ async def test_retire_idle_and_forget() -> None:
     await settle()
     await pool.forget("img2")
     assert len(engine.removed) == 1 and pool.idle_count() == 0
+
+
+async def test_forget_waits_for_a_refill_in_flight_and_removes_its_container() -> None:
+    """Removing a function's old image needs every container of it gone: a container that a
+    refill was still starting when the pool was forgotten is removed by `forget` itself."""
+    engine = FakeEngine()
+    gate = asyncio.Event()
+    plain_start = engine.start
+
+    async def slow_start(cfg: dict[str, Any]) -> FakeAttached:
+        await gate.wait()
+        return await plain_start(cfg)
+
+    engine.start = slow_start  # type: ignore[method-assign,assignment]
+    pool = WarmPool(engine, PoolSettings(size=1))  # type: ignore[arg-type]
+    pool.want("old", config)
+    await settle()
+    forgetting = asyncio.create_task(pool.forget("old"))
+    await settle()
+    assert not forgetting.done()  # the refill is still making its container
+    gate.set()
+    await asyncio.wait_for(forgetting, 10)
+    assert [a.id for a in engine.started] == engine.removed
+    assert not any(a.discarded for a in engine.started)

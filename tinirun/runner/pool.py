@@ -41,6 +41,10 @@ class _ImagePool:
     memory_mb: int
     idle: list[Attached] = field(default_factory=list)
     filling: int = 0
+    # Containers being made for this pool; `forget` waits for them, so that none appears
+    # after it returns (an image cannot be removed while a container of it exists).
+    fills: set[asyncio.Task[None]] = field(default_factory=set)
+    forgotten: bool = False
     last_used: float = field(default_factory=time.monotonic)
 
 
@@ -108,6 +112,8 @@ class WarmPool:
             task = asyncio.create_task(self._add(image, pool, pool.make_config()))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            pool.fills.add(task)
+            task.add_done_callback(pool.fills.discard)
 
     def _make_room(self, pool: _ImagePool) -> bool:
         """Whether one more container of `pool` fits under the memory cap, after retiring
@@ -131,7 +137,9 @@ class WarmPool:
             return
         finally:
             pool.filling -= 1
-        if self._closed or self._pools.get(image) is not pool:
+        if pool.forgotten:
+            pool.idle.append(attached)  # `forget` is waiting for it, to remove it itself
+        elif self._closed or self._pools.get(image) is not pool:
             attached.discard()
         else:
             pool.idle.append(attached)
@@ -149,11 +157,15 @@ class WarmPool:
         return removed
 
     async def forget(self, image: str) -> None:
-        """Stop keeping containers of `image` and remove those waiting (before the image
-        itself can be removed)."""
+        """Stop keeping containers of `image` and remove those waiting, also those still being
+        made when it is called: once it returns, no container of the pool is left, and the
+        image itself can be removed."""
         pool = self._pools.pop(image, None)
         if pool is not None:
+            pool.forgotten = True
+            await asyncio.gather(*pool.fills, return_exceptions=True)
             await asyncio.gather(*(self.engine.remove_container(a.id) for a in pool.idle))
+            pool.idle.clear()
 
     async def close(self) -> None:
         """Remove every waiting container."""
