@@ -21,6 +21,9 @@ from tinirun.errors import EngineError
 EXIT_GRACE = 10.0
 # Output read ahead of a caller that lags, while the program runs (see `Attached.feed`).
 READ_AHEAD_BYTES = 256 * 1024
+# Past the deadline the output is read whatever the caller's lag (the program is being
+# killed), and kept for the caller up to this much; the rest is dropped.
+DRAIN_CAP_BYTES = 4 * 1024 * 1024
 # A caller still this far behind the end of the output is lagging: the engine is asked when
 # the container is gone, so the run's slot is freed then and not at the end of its stream.
 LAG_GRACE = 1.0
@@ -349,6 +352,8 @@ class _ReadAhead:
                     self._room.clear()
                     await self._room.wait()
                 message = await self.channel.read()
+                if message is not None and self.buffered >= DRAIN_CAP_BYTES:
+                    continue  # past the deadline, a caller this far behind loses the rest
                 self.pending.append(message)
                 self._arrived.set()
                 if message is None:
