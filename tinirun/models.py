@@ -147,6 +147,9 @@ class RunRequest(RunLimits):
         description="Extension: which files the program writes are returned in the result "
         "(`output_files`): globs relative to the work directory, `**` spanning directories. "
         "Default `[\"out/**\"]`: whatever it writes under ./out/.")
+    typecheck: bool = Field(
+        default=False, description="Extension: type-check the snippet first (typescript: `tsc "
+        "--noEmit`, which adds seconds); type errors end the run like compile errors.")
 
 
 class RunResult(BaseModel):

@@ -43,6 +43,12 @@ EXPECTED: dict[str, list[Diagnostic]] = {
     "javascript-esm-throw": [Diagnostic(4, 9, "TypeError: bad 1", E),
                              Diagnostic(6, 1, "TypeError: bad 1", INFO)],
     "typescript-throw": [Diagnostic(2, 9, "Error: boom", E), Diagnostic(4, 1, "Error: boom", INFO)],
+    # esbuild counts columns from 0; tsc (with `typecheck`) prints one line per error.
+    "typescript-syntax": [Diagnostic(2, 9, 'Expected ";" but found "z"', E)],
+    "typescript-warning": [Diagnostic(2, 18, 'The "typeof" operator will never evaluate to '
+                                             '"strng" [impossible-typeof]', W)],
+    "typescript-typecheck": [Diagnostic(1, 7, "TS2322: Type 'string' is not assignable to type "
+                                              "'number'.", E)],
     "bash-errors": [Diagnostic(2, None, "foo_not_here: command not found", E),
                     Diagnostic(3, None, "unexpected EOF while looking for matching `)'", E)],
 }

@@ -98,3 +98,15 @@ def test_editor_hints_are_data() -> None:
     assert get_language("go").editor.indent == "\t"
     assert get_language("python").editor.indent == "    "
     assert get_language("typescript").editor.mode == "typescript"
+
+
+def test_the_type_check_runs_before_the_compile_only_when_asked() -> None:
+    from tinirun.runner.boot import run_script
+
+    typescript = get_language("typescript")
+    plain = run_script(typescript)
+    checked = run_script(typescript, typecheck=True)
+    assert "tsc " not in plain and "esbuild " in plain
+    assert checked.index("tsc --noEmit") < checked.index("esbuild ")
+    assert run_script(get_language("python"), typecheck=True) == \
+        run_script(get_language("python"))

@@ -166,6 +166,8 @@ class LanguageSpec(_Strict):
                          "starting snippet.")
     run: str = Field(description="Shell command that runs the (compiled) snippet.")
     compile: str = Field(default="", description="Shell command run before `run`, if any.")
+    typecheck: str = Field(default="", description="Shell command run before `compile` when a "
+                           "request asks for `typecheck`; empty: the language has none.")
     version: str = Field(description="Shell command whose output names the runtime's version; "
                          "run once per runtime image.")
     env: dict[str, str] = Field(default_factory=dict)

@@ -57,11 +57,15 @@ class Payload:
     nonce: str
 
 
-def run_script(language: Language, args: Sequence[str] = (), command: str | None = None) -> str:
-    """The shell script that compiles (if the language does) and runs the snippet (or
-    `command`), with `args` after it (no shell sees them: each is quoted) and standard input
-    from `.tinirun/stdin` (empty when the request has none)."""
+def run_script(language: Language, args: Sequence[str] = (), command: str | None = None,
+               typecheck: bool = False) -> str:
+    """The shell script that type-checks (when asked and the language can), compiles (if the
+    language does) and runs the snippet (or `command`), with `args` after it (no shell sees
+    them: each is quoted) and standard input from `.tinirun/stdin` (empty when the request has
+    none)."""
     lines = ["#!/bin/sh"]
+    if command is None and typecheck and language.spec.typecheck:
+        lines.append(f"( {language.spec.typecheck} ) || exit $?")
     if command is None and language.compile:
         lines.append(f"( {language.compile} ) || exit $?")
     quoted = "".join(" " + shlex.quote(a) for a in args)

@@ -19,10 +19,10 @@ from tinirun.engine.container import (
     nano_cpus,
 )
 from tinirun.engine.docker import Attached, Engine, Exit, Output
-from tinirun.errors import EngineError
+from tinirun.errors import EngineError, InvalidRequestError
 from tinirun.failures import error_data
 from tinirun.labels import KIND, Kind
-from tinirun.languages import Language, get_language
+from tinirun.languages import Language, all_languages, get_language
 from tinirun.models import (
     MAX_STREAM_BYTES,
     RESULT_CAP_BYTES,
@@ -55,6 +55,7 @@ class PreparedRun:
     stdin: str | None = None
     args: tuple[str, ...] = ()
     output_globs: tuple[str, ...] = outputs.DEFAULT_GLOBS
+    typecheck: bool = False
 
 
 @dataclass
@@ -96,8 +97,10 @@ def payload(prepared: PreparedRun) -> Payload:
         entries[name] = text.encode()
     for path, content in prepared.files:
         entries[f"files/{path}"] = content
-    return boot.pack(entries, boot.run_script(language, prepared.args), prepared.limits.timeout,
-                     prepared.stdin, prepared.args, boot.output_roots(prepared.output_globs))
+    return boot.pack(entries, boot.run_script(language, prepared.args,
+                                              typecheck=prepared.typecheck),
+                     prepared.limits.timeout, prepared.stdin, prepared.args,
+                     boot.output_roots(prepared.output_globs))
 
 
 def pack(entries: Mapping[str, bytes], script: str, timeout: int, stdin: str | None) -> bytes:
@@ -122,6 +125,10 @@ class Runner:
     def prepare(self, request: RunRequest) -> PreparedRun:
         """Check a one-off request; InvalidRequestError names what is wrong."""
         language = get_language(request.lang.value)
+        if request.typecheck and not language.spec.typecheck:
+            checked = [lang.name for lang in all_languages().values() if lang.spec.typecheck]
+            raise InvalidRequestError(f"typecheck: {language.name} has no type check (only "
+                                      f"{', '.join(checked) or 'none'})")
         return PreparedRun(
             language=language,
             code=request.code,
@@ -135,6 +142,7 @@ class Runner:
             stdin=request.stdin,
             args=tuple(request.args or ()),
             output_globs=tuple(request.output_globs or outputs.DEFAULT_GLOBS),
+            typecheck=request.typecheck,
         )
 
     async def run(self, prepared: PreparedRun,
