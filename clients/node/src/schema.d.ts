@@ -302,7 +302,7 @@ export interface components {
         };
         /**
          * ErrorData
-         * @description Data of an `error` chunk: why a run could not start.
+         * @description Data of an `error` chunk: why a run could not start (made by `tinirun.failures`).
          */
         ErrorData: {
             error: components["schemas"]["ErrorKind"];
@@ -355,7 +355,7 @@ export interface components {
             updated_at: string;
             /**
              * Version
-             * @description The version number, as a string; 1 at creation, +1 per update.
+             * @description The version number, as a string; 0 at creation, +1 per update.
              */
             version: string;
         };
@@ -385,7 +385,7 @@ export interface components {
             updated_at: string;
             /**
              * Version
-             * @description The version number, as a string; 1 at creation, +1 per update.
+             * @description The version number, as a string; 0 at creation, +1 per update.
              */
             version: string;
         };
@@ -506,10 +506,41 @@ export interface components {
          */
         LanguageName: "bash" | "go" | "javascript" | "python" | "rust" | "typescript";
         /**
+         * OutputFile
+         * @description A file the program wrote under one of the output globs.
+         */
+        OutputFile: {
+            /**
+             * Content
+             * @description The file's content, base64.
+             */
+            content: string;
+            /**
+             * Media Type
+             * @description Guessed from the name (application/octet-stream when unknown).
+             */
+            media_type: string;
+            /**
+             * Path
+             * @description Path relative to the work directory (e.g. out/plot.png).
+             */
+            path: string;
+            /**
+             * Size
+             * @description Bytes.
+             */
+            size: number;
+        };
+        /**
          * RunRequest
          * @description Body of POST /api/code/run.
          */
         RunRequest: {
+            /**
+             * Args
+             * @description Extension: arguments after the program (its argv), passed as they are, no shell; at most 100, each at most 4096 characters.
+             */
+            args?: string[] | null;
             /** Code */
             code: string;
             /**
@@ -531,6 +562,11 @@ export interface components {
              */
             mem_limit_mb?: number;
             /**
+             * Output Globs
+             * @description Extension: which files the program writes are returned in the result (`output_files`): globs relative to the work directory, `**` spanning directories. Default `["out/**"]`: whatever it writes under ./out/.
+             */
+            output_globs?: string[] | null;
+            /**
              * Stdin
              * @description Extension: text given to the program on standard input.
              */
@@ -541,6 +577,12 @@ export interface components {
              * @default 60
              */
             timeout?: number;
+            /**
+             * Typecheck
+             * @description Extension: type-check the snippet first (typescript: `tsc --noEmit`, which adds seconds); type errors end the run like compile errors.
+             * @default false
+             */
+            typecheck?: boolean;
         };
         /**
          * RunResult
@@ -565,6 +607,22 @@ export interface components {
              * @default false
              */
             oom_killed?: boolean;
+            /**
+             * Output Files
+             * @description Extension: files the program wrote under the output globs (regular files; symbolic links are not followed), within RUNNER_OUTPUT_MAX_FILES and RUNNER_OUTPUT_MAX_BYTES.
+             */
+            output_files?: components["schemas"]["OutputFile"][];
+            /**
+             * Output Files Omitted
+             * @description Extension: paths of the output files left out.
+             */
+            output_files_omitted?: string[];
+            /**
+             * Output Files Truncated
+             * @description Extension: some output files were left out (the caps).
+             * @default false
+             */
+            output_files_truncated?: boolean;
             /** Stderr */
             stderr: string;
             /**
