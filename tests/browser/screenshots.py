@@ -45,6 +45,8 @@ def open_page(browser: Browser, srv: Server, scheme: str, viewport: dict[str, in
     page.goto(f"{srv.url}/{fragment}")
     page.fill("#api-key", API_KEY)
     page.click("#key-form button[type=submit]")
+    # The key's check also brings the runtimes' versions shown beside the languages.
+    expect(page.locator("#key-state")).to_have_text("saved")
     return page
 
 
@@ -72,7 +74,7 @@ def functions_view(browser: Browser, srv: Server, out: Path, scheme: str, name: 
     page.keyboard.insert_text(FUNCTION)
     page.fill("#fn-desc", "Greets by name")
     page.click("#fn-save")
-    expect(page.locator(f"#fn-rows tr[data-name='{fn}'] td").nth(2)).to_have_text("v2")
+    expect(page.locator(f"#fn-rows tr[data-name='{fn}'] td").nth(2)).to_have_text("v1")
     expect(page.locator("#fn-status")).to_have_text("ready")
     page.fill("#fn-input", "Ada")
     page.click("#fn-run")

@@ -198,7 +198,7 @@ def test_function_create_edit_run_delete(server: Server, open_page: OpenPage) ->
     expect(page.locator("#view-functions")).to_be_visible()
     create_function(page, "pg-greet", "python")
     # The build log streams in, then the function is ready with its language's sample.
-    expect(page.locator("#fn-output .progress-log")).to_contain_text("Building function pg-greet v1")
+    expect(page.locator("#fn-output .progress-log")).to_contain_text("Building function pg-greet v0")
     row = page.locator("#fn-rows tr[data-name='pg-greet']")
     expect(row.locator(".badge")).to_have_text("ready")
     expect(page.locator("#fn-status")).to_have_text("ready")
@@ -219,8 +219,8 @@ def test_function_create_edit_run_delete(server: Server, open_page: OpenPage) ->
                  "def run(input: str) -> str:\n    return input.upper() + '!'\n")
     page.fill("#fn-desc", "Shouts")
     page.click("#fn-save")
-    expect(page.locator("#fn-output .progress-log")).to_contain_text("Building function pg-greet v2")
-    expect(row.locator("td").nth(2)).to_have_text("v2")
+    expect(page.locator("#fn-output .progress-log")).to_contain_text("Building function pg-greet v1")
+    expect(row.locator("td").nth(2)).to_have_text("v1")
     expect(row.locator(".badge")).to_have_text("ready")
 
     page.fill("#fn-input", "hello")

@@ -215,3 +215,4 @@ def test_languages_are_read() -> None:
     assert (lang.name, lang.version, lang.compiled, lang.dependencies.manager) == (
         "go", "go1.25", True, "go get")
     assert lang.diagnostics[0].pattern == "^(?P<line>\\d+)"
+    assert (lang.diagnostics[0].message_at, lang.diagnostics[0].column_base) == ("after", 1)

@@ -320,9 +320,23 @@ class Dependencies:
 class Diagnostic:
     """How to find a compiler's or interpreter's message in a run's output: a Python regular
     expression for one line, with named groups `line` and maybe `column`, `message`,
-    `severity`, `file`."""
+    `severity`, `file`. A `message_pattern` names the message on the nearest line before or
+    after (`message_at`); `severity` is the default one; `column_base` 0 when columns count
+    from 0 (docs/languages.md says how they are applied)."""
 
     pattern: str
+    message_pattern: str = ""
+    message_at: str = "after"
+    severity: str = "error"
+    column_base: int = 1
+
+    @classmethod
+    def from_json(cls, data: Json) -> Diagnostic:
+        return cls(pattern=_get(data, "pattern", str),
+                   message_pattern=_get(data, "message_pattern", str, ""),
+                   message_at=_get(data, "message_at", str, "after"),
+                   severity=_get(data, "severity", str, "error"),
+                   column_base=_get(data, "column_base", int, 1))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -351,8 +365,7 @@ class LanguageInfo:
             dependencies=Dependencies(manager=_get(deps, "manager", str, ""),
                                       syntax=_get(deps, "syntax", str, "")),
             example=_get(data, "example", str, ""),
-            diagnostics=tuple(Diagnostic(pattern=_get(_object(p, "a diagnostic"), "pattern", str))
-                              for p in patterns),
+            diagnostics=tuple(Diagnostic.from_json(_object(p, "a diagnostic")) for p in patterns),
             raw=data,
         )
 
