@@ -30,6 +30,8 @@ class Program:
     hang: bool = False
     # Kill events the engine reports for the container (a stop from outside).
     signals: list[str] = field(default_factory=list)
+    # When set, the program ends only once this is set (to order concurrent builds).
+    gate: asyncio.Event | None = None
 
 
 @dataclass
@@ -69,6 +71,8 @@ class FakeChannel:
             return Output(stream, data)
         if self.container.program.hang:
             await self.container.killed.wait()
+        if self.container.program.gate is not None:
+            await self.container.program.gate.wait()
         self.container.state = "exited"
         self.container.exited.set()
         return None
@@ -99,16 +103,21 @@ class FakeEngine:
         # Builds of a tag wait on its gate when one is set (to order concurrent builds).
         self.build_gates: dict[str, asyncio.Event] = {}
         self.build_errors: dict[str, str] = {}
+        self.networks: dict[str, set[str]] = {}
         self._ids = itertools.count(1)
 
     # --- containers (attached.Lifecycle) ------------------------------------------------------
 
     async def start(self, config: dict[str, Any]) -> Attached:
-        self.calls["start"] += 1
+        labels = config.get("Labels", {})
+        building = labels.get("tinirun.kind") == "build"
+        self.calls["build" if building else "start"] += 1
         if self.fail_start is not None:
             raise self.fail_start
         cid = f"{next(self._ids):064x}"
-        container = FakeContainer(cid, config, self.program(config))
+        program = self._build_program(labels["tinirun.building"]) if building else (
+            self.program(config))
+        container = FakeContainer(cid, config, program)
         self.containers[cid] = container
         return Attached(self, cid, FakeChannel(container), config)
 
@@ -165,9 +174,61 @@ class FakeEngine:
             image = next((i for i in self.images.values() if i.id == ref), None)
         return None if image is None else image.id
 
+    # --- builds by container and commit, the install network (engine.building) -------------
+
+    def _build_program(self, tag: str) -> Program:
+        if tag in self.build_errors:
+            return Program(output=[(2, self.build_errors[tag].encode())], exit_code=1,
+                           gate=self.build_gates.get(tag))
+        return Program(gate=self.build_gates.get(tag))
+
+    async def create(self, config: dict[str, Any], name: str | None = None) -> str:
+        cid = f"{next(self._ids):064x}"
+        self.containers[cid] = FakeContainer(cid, config, Program(), state="created")
+        return cid
+
+    async def put_archive(self, container_id: str, path: str, tarball: Any) -> None:
+        self.calls["put_archive"] += 1
+
+    async def commit(self, container_id: str, ref: str, config: dict[str, Any]) -> str:
+        return self.add_image(ref, config.get("Labels") or {}).id
+
+    async def image_config(self, ref: str) -> dict[str, Any]:
+        return {"Labels": dict(self.images[ref].labels) if ref in self.images else {}}
+
+    async def written_bytes(self, container_id: str) -> int:
+        return 0
+
+    async def is_running(self, name: str) -> bool:
+        return name in self.networks.get("proxies", set())
+
+    async def start_named(self, name: str, config: dict[str, Any]) -> None:
+        self.networks.setdefault("proxies", set()).add(name)
+
+    async def ensure_network(self, name: str, labels: Mapping[str, str], internal: bool,
+                             options: Mapping[str, str]) -> None:
+        self.networks.setdefault(name, set())
+
+    async def connect_network(self, network: str, container: str) -> None:
+        self.networks.setdefault(network, set()).add(container)
+
+    async def container_address(self, container: str, network: str) -> str:
+        return "10.0.0.2"
+
+    async def remove_network(self, name: str) -> None:
+        self.networks.pop(name, None)
+
+    async def pull(self, ref: str) -> AsyncIterator[str]:
+        self.calls["pull"] += 1
+        self.add_image(ref)
+        yield f"pulled {ref}"
+
+    async def tag(self, source: str, repo: str, tag: str) -> None:
+        self.images[f"{repo}:{tag}"] = self.images[source]
+
     async def build(self, context: bytes, tag: str, labels: Mapping[str, str],
                     buildargs: Mapping[str, str] | None = None) -> AsyncIterator[str]:
-        self.calls["build"] += 1
+        self.calls["image_build"] += 1
         yield f"Step 1/1 : building {tag}"
         gate = self.build_gates.get(tag)
         if gate is not None:

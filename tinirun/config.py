@@ -77,6 +77,38 @@ def _existing_file(raw: str) -> Path | None:
     return path
 
 
+def _cpus(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"must be a number, got {raw!r}") from None
+    if not 0.1 <= value <= 64:
+        raise ValueError(f"must be between 0.1 and 64, got {value}")
+    return value
+
+
+def _env_pairs(raw: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in raw.split():
+        name, sep, value = item.partition("=")
+        if not sep or not name.replace("_", "a").isalnum() or name[0].isdigit():
+            raise ValueError(f"expects NAME=value entries, got {item!r}")
+        pairs.append((name, value))
+    return tuple(pairs)
+
+
+def _allow_list(raw: str) -> tuple[Any, ...]:
+    from tinirun.runner.egress import parse_allow_list
+
+    return parse_allow_list(raw)
+
+
+def _ranges(raw: str) -> tuple[str, ...]:
+    from tinirun.runner.egress import parse_ranges
+
+    return parse_ranges(raw)
+
+
 def _path(raw: str) -> Path:
     return Path(raw).expanduser()
 
@@ -171,6 +203,41 @@ SETTINGS: tuple[Setting, ...] = (
             _int_in(0, 1024 * 1024)),
     Setting("RUNNER_POOL_IDLE_SECONDS", "pool_idle_seconds", "600",
             "A pool not used for this long is retired.", _int_in(1, 7 * 86400)),
+    Setting("RUNNER_INSTALLS", "installs", "true",
+            "Allow dependencies at all; false: only the runtimes and pre-built images run.",
+            _bool),
+    Setting("RUNNER_INSTALL_ALLOW_HOSTS", "install_allow_hosts", "",
+            "Hosts (host, host:port or address) installs may reach through the egress proxy, "
+            "and only those; empty: any host outside the refused ranges. An address named here "
+            "may be private (an internal mirror).", _allow_list),
+    Setting("RUNNER_INSTALL_REFUSED_RANGES", "install_refused_ranges", "",
+            "Networks the egress proxy refuses besides loopback, private, link-local, CGNAT, "
+            "unique-local, multicast and the host's own addresses.", _ranges),
+    Setting("RUNNER_INSTALL_ENV", "install_env", "",
+            "Extra environment of installs, NAME=value separated by spaces (e.g. an internal "
+            "mirror: PIP_INDEX_URL=... npm_config_registry=...).", _env_pairs),
+    Setting("RUNNER_PROXY_IMAGE", "proxy_image", "",
+            "Image of the egress proxy (squid) to pull; empty: built on the base image.",
+            _optional_text),
+    Setting("RUNNER_MAX_CONCURRENT_BUILDS", "max_concurrent_builds", "2",
+            "Image builds (installs, function builds) at once; more wait in line.",
+            _int_in(1, 256)),
+    Setting("RUNNER_BUILD_QUEUE_SIZE", "build_queue_size", "16",
+            "Builds that may wait for a build slot; beyond it: 429.", _int_in(0, 10000)),
+    Setting("RUNNER_BUILD_TIMEOUT", "build_timeout", "300",
+            "Seconds one build (an install, a function build) may take.", _int_in(5, 86400)),
+    Setting("RUNNER_BUILD_MEMORY_MB", "build_memory_mb", "2048",
+            "Memory of one build, its tmpfs scratch and output included.",
+            _int_in(64, 1024 * 1024)),
+    Setting("RUNNER_BUILD_CPUS", "build_cpus", "1.0", "CPUs of one build.", _cpus),
+    Setting("RUNNER_BUILD_DISK_MB", "build_disk_mb", "1024",
+            "Most one build may write to its output (and to each scratch place).",
+            _int_in(16, 1024 * 1024)),
+    Setting("RUNNER_MAX_FUNCTIONS", "max_functions", "1000",
+            "Most functions that may exist; creating one more is a 400.", _int_in(1, 10**7)),
+    Setting("RUNNER_IMAGE_MAX_TOTAL_MB", "image_max_total_mb", "20480",
+            "Total size of dependency and function images; past it cleanup removes the "
+            "least recently used.", _int_in(64, 1024 * 1024 * 1024)),
     Setting("RUNNER_PLAYGROUND", "playground", "true",
             "Serve the web playground at /.", _bool),
     Setting("RUNNER_METRICS", "metrics", "true",
@@ -229,6 +296,19 @@ class Config:
     metrics: bool = _default("metrics")
     metrics_public: bool = _default("metrics_public")
     languages_dir: Path | None = _default("languages_dir")
+    installs: bool = _default("installs")
+    install_allow_hosts: tuple[Any, ...] = _default("install_allow_hosts")
+    install_refused_ranges: tuple[str, ...] = _default("install_refused_ranges")
+    install_env: tuple[tuple[str, str], ...] = _default("install_env")
+    proxy_image: str | None = _default("proxy_image")
+    max_concurrent_builds: int = _default("max_concurrent_builds")
+    build_queue_size: int = _default("build_queue_size")
+    build_timeout: int = _default("build_timeout")
+    build_memory_mb: int = _default("build_memory_mb")
+    build_cpus: float = _default("build_cpus")
+    build_disk_mb: int = _default("build_disk_mb")
+    max_functions: int = _default("max_functions")
+    image_max_total_mb: int = _default("image_max_total_mb")
     # RUNNER_IMAGE_<LANG>: an image to use as that language's runtime instead of building ours.
     image_overrides: dict[str, str] = field(default_factory=dict)
 

@@ -15,6 +15,8 @@ KIND = "tinirun.kind"
 LANG = "tinirun.lang"
 FUNCTION = "tinirun.function"
 VERSION = "tinirun.version"
+# On a build container: the tag of the image it builds.
+BUILDING = "tinirun.building"
 
 
 class Kind(StrEnum):
@@ -24,6 +26,8 @@ class Kind(StrEnum):
     RUNTIME = "runtime"
     DEPENDENCIES = "dependencies"
     FUNCTION = "function"
+    BUILD = "build"  # a container that builds a dependency or function image
+    PROXY = "proxy"  # the egress proxy of installs, and its image and network
 
 
 def selector(key: str, value: str | None = None) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinirun.config import Config
-from tinirun.engine.container import Isolation
+from tinirun.engine.container import BuildLimits, Isolation
 from tinirun.engine.docker import Engine
 from tinirun.errors import EngineError
 from tinirun.labels import OWNER
@@ -26,7 +26,7 @@ from tinirun.runner.catalog import LanguageCatalog
 from tinirun.runner.functions import FunctionService
 from tinirun.runner.gate import Gate
 from tinirun.runner.housekeeping import Housekeeper
-from tinirun.runner.images import ImageManager
+from tinirun.runner.images import BuildSettings, ImageManager
 from tinirun.runner.pool import PoolSettings, WarmPool
 from tinirun.runner.run import Runner
 from tinirun.store import open_store
@@ -112,10 +112,24 @@ async def check_engine(engine: Engine) -> bool:
     return True
 
 
-def make_images(config: Config, engine: Engine, metrics: Metrics | None = None) -> ImageManager:
+def build_settings(config: Config, isolation: Isolation | None = None) -> BuildSettings:
+    """How builds are bounded and where installs may reach, from the settings."""
+    return BuildSettings(
+        limits=BuildLimits(memory_mb=config.build_memory_mb, cpu=config.build_cpus,
+                           disk_mb=config.build_disk_mb, timeout=config.build_timeout),
+        slots=config.max_concurrent_builds, queue_size=config.build_queue_size,
+        installs=config.installs, allow_hosts=config.install_allow_hosts,
+        refused_ranges=config.install_refused_ranges, proxy_image=config.proxy_image,
+        install_env=config.install_env, isolation=isolation or Isolation(),
+    )
+
+
+def make_images(config: Config, engine: Engine, metrics: Metrics | None = None,
+                isolation: Isolation | None = None) -> ImageManager:
     """The image manager of `config` (also used alone by `tinirun images` and `doctor`)."""
     return ImageManager(engine, config.base_image, config.image_overrides,
-                        config.extra_ca_bundle, metrics=metrics)
+                        config.extra_ca_bundle, metrics=metrics,
+                        builds=build_settings(config, isolation))
 
 
 async def build_services(config: Config) -> Services:
@@ -123,9 +137,9 @@ async def build_services(config: Config) -> Services:
     owner = installation_id(config.data_dir)
     engine = Engine()
     metrics = Metrics()
-    images = make_images(config, engine, metrics)
     isolation = Isolation(oci_runtime=config.oci_runtime, extra_labels={OWNER: owner},
                           max_cpus=await engine_cpus(engine))
+    images = make_images(config, engine, metrics, isolation)
     pool = WarmPool(engine, PoolSettings(config.pool_size, config.pool_max_memory_mb,
                                          config.pool_idle_seconds))
     runner = Runner(engine, images, isolation, pool, max_stream_bytes=config.max_stream_bytes,
@@ -135,7 +149,8 @@ async def build_services(config: Config) -> Services:
     metrics.live.waiting = lambda: gate.waiting
     metrics.live.warm = pool.idle_by_image
     store = await open_store(config.redis_url, config.data_dir)
-    functions = FunctionService(store, engine, images, runner, pool, labels={OWNER: owner})
+    functions = FunctionService(store, engine, images, runner, pool, labels={OWNER: owner},
+                                max_functions=config.max_functions)
     housekeeper = Housekeeper(engine, images, runner, pool, functions, owner,
                               config.dependency_image_max_age)
     catalog = LanguageCatalog(all_languages(), engine, images, runner)

@@ -1,16 +1,14 @@
-"""Image Dockerfiles and tags, as data."""
+"""Build scripts, payloads and image tags, as data."""
 
 from __future__ import annotations
 
+import io
+import tarfile
+
 from tinirun.engine.docker import Engine
 from tinirun.languages import get_language
-from tinirun.runner.images import (
-    CA_PATH,
-    ImageManager,
-    dependency_dockerfile,
-    function_dockerfile,
-    install_script,
-)
+from tinirun.runner.builds import SCRIPT, build_script, payload
+from tinirun.runner.images import CA_PATH, ImageManager, install_script
 
 PY = get_language("python")
 
@@ -26,20 +24,23 @@ def test_rust_versions_become_cargo_style() -> None:
     assert "cargo add serde@1.0 --features serde/derive" in script
 
 
-def test_dependency_image_removes_the_ca_in_the_same_step() -> None:
-    text = dependency_dockerfile("rt", PY, ["six"], has_ca=True)
-    run = [line for line in text.splitlines() if line.startswith("RUN")]
-    assert len(run) == 1
-    assert f"PIP_CERT={CA_PATH}" in run[0]
-    assert run[0].count(f"rm -f {CA_PATH}") == 2  # on success and on failure
+def test_build_script_keeps_logs_off_the_output_tar() -> None:
+    script = build_script("pip install six", {"HTTPS_PROXY": "http://p:3128"}, "/opt/tinirun")
+    lines = script.splitlines()
+    assert "export HTTPS_PROXY=http://p:3128" in lines
+    assert "( pip install six ) 1>&2 || exit $?" in lines
+    assert lines[-1] == "exec tar -C / -cf - opt/tinirun"
+    # An apt install commits its own layer: no tar, logs anywhere.
+    assert "tar" not in build_script("apt-get install jq", {}, None)
 
 
-def test_function_image_builds_in_app_and_checks_failures() -> None:
-    text = function_dockerfile("deps-image", get_language("go"))
-    assert text.startswith("FROM deps-image\n")
-    assert "COPY app/ /app/" in text
-    assert "|| exit $?" in text
-    assert "ca.crt" not in text  # dependencies are installed in the image it starts from
+def test_build_payload_holds_the_ca_only_in_tmp() -> None:
+    data = payload({CA_PATH.lstrip("/"): b"pem", "app/main.py": "print(1)"}, "#!/bin/sh\n")
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+    assert members[CA_PATH.lstrip("/")].mode == 0o600
+    assert "tmp" not in members and "work" not in members  # their modes stay the mounts'
+    assert SCRIPT in members and "app" in members
 
 
 def test_tags_depend_on_content() -> None:

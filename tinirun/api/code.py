@@ -65,6 +65,8 @@ async def run_code(
     """
     prepared = services.runner.prepare(body)
     services.gate.check()
+    if await services.images.needs_build(prepared.language, prepared.dependencies):
+        services.images.gate.check()  # 429 now, rather than an error chunk later
     slot = Slot()  # freed when the run's container ends, however slowly the client reads
     run = services.gate.stream(services.metrics.observe_run(
         services.runner.run(prepared, on_exit=slot.free), prepared.language.name, "code"), slot)

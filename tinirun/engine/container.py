@@ -125,3 +125,68 @@ def container_config(
         "Labels": {SERVICE: "1", **isolation.extra_labels, **labels},
         "HostConfig": host_config,
     }
+
+
+@dataclass(frozen=True)
+class BuildLimits:
+    """What one image build (a dependency install, a function's compile) may use."""
+
+    memory_mb: int = 2048
+    cpu: float = 1.0
+    pids: int = 512
+    # Size of each place a build may write (its output, /tmp, /work); memory bounds them all.
+    disk_mb: int = 1024
+    timeout: int = 300
+
+
+# What apt and dpkg need as root (to unpack as root and drop to the _apt user); nothing else.
+APT_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID"]
+
+
+def build_config(
+    image: str,
+    command: list[str],
+    env: Mapping[str, str],
+    limits: BuildLimits,
+    isolation: Isolation,
+    labels: Mapping[str, str],
+    *,
+    network: str | None,
+    output: str | None,
+) -> dict[str, Any]:
+    """The create body of a build container: the run's floor (memory, CPU, pids, no
+    capabilities, no-new-privileges, uid 1000, read-only root), plus, for an install, the
+    install network (whose only way out is the egress proxy).
+
+    `output` is the directory (a tmpfs of the disk cap) whose content becomes the new image
+    layer. Without one the build is an apt install: it runs as root with the capabilities apt
+    needs and writes to its own layer, which is committed.
+    """
+    config = container_config(
+        image, command, env, Limits(memory_mb=limits.memory_mb, cpu=limits.cpu,
+                                    pids=limits.pids),
+        isolation, labels,
+    )
+    host = config["HostConfig"]
+    disk = f"size={limits.disk_mb}m"
+    # Builds compile and run what they install: exec is allowed in their scratch places.
+    host["Tmpfs"] = {
+        "/tmp": f"rw,exec,nosuid,nodev,{disk},mode=1777",
+        WORK_DIR: f"rw,exec,nosuid,nodev,{disk},uid=1000,gid=1000,mode=0755",
+    }
+    host["Ulimits"] = [u for u in host["Ulimits"] if u["Name"] != "fsize"] + [
+        {"Name": "fsize", "Soft": limits.disk_mb * 1024 * 1024,
+         "Hard": limits.disk_mb * 1024 * 1024}]
+    if output is not None:
+        host["Tmpfs"][output] = f"rw,exec,nosuid,nodev,{disk},uid=1000,gid=1000,mode=0755"
+    else:
+        config["User"] = "0:0"
+        host["ReadonlyRootfs"] = False
+        host["CapAdd"] = list(APT_CAPABILITIES)
+    if network is not None:
+        config["NetworkDisabled"] = False
+        host["NetworkMode"] = network
+        # No IPv6 at all: not even a link-local address next to the host's on the bridge.
+        host["Sysctls"] = {"net.ipv6.conf.all.disable_ipv6": "1",
+                           "net.ipv6.conf.default.disable_ipv6": "1"}
+    return config

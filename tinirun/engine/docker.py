@@ -22,6 +22,7 @@ import aiohttp
 
 from tinirun.engine import _aiodocker
 from tinirun.engine.attached import Attached, Exit, Output
+from tinirun.engine.building import BuildCalls
 from tinirun.engine.errors import engine_error as _engine_error
 from tinirun.engine.errors import engine_errors as _engine_errors
 from tinirun.errors import BuildError, EngineError
@@ -61,7 +62,7 @@ class AttachChannel:
         _aiodocker.close_attach(self.stream)
 
 
-class Engine:
+class Engine(BuildCalls):
     """The service's handle on one Docker engine, created in the app's lifespan."""
 
     def __init__(self, url: str | None = None) -> None:

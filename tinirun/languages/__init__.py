@@ -97,6 +97,14 @@ class Language:
         return self.spec.dependencies.manager
 
     @property
+    def install_prefix(self) -> str:
+        return self.spec.dependencies.prefix
+
+    @property
+    def install_links(self) -> dict[str, str]:
+        return self.spec.dependencies.links
+
+    @property
     def dependency_options(self) -> tuple[str, ...]:
         return self.spec.dependencies.options
 

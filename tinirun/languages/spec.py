@@ -74,6 +74,12 @@ class DependencySpec(_Strict):
         default=False, description="Entries are passed in the given order, not sorted.")
     rewrite: tuple[Rewrite, ...] = Field(
         default=(), description="Rules applied in order to each entry; the first match wins.")
+    prefix: str = Field(
+        default="", description="Where the manager installs as uid 1000 (this directory becomes "
+        "the dependency image's layer); empty: a system install as root (apt).")
+    links: dict[str, str] = Field(
+        default_factory=dict, description="Symbolic links the dependency image gets (path: "
+        "target), e.g. /node_modules into the prefix.")
 
     @field_validator("install")
     @classmethod

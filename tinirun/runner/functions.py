@@ -22,6 +22,7 @@ from tinirun.errors import (
     EngineError,
     FunctionImageMissingError,
     FunctionNotReadyError,
+    InvalidRequestError,
     NotFoundError,
 )
 from tinirun.failures import error_data
@@ -105,9 +106,11 @@ class FunctionService:
     """Create, update, build, run and delete functions."""
 
     def __init__(self, store: Store, engine: Engine, images: ImageManager, runner: Runner,
-                 pool: WarmPool, labels: dict[str, str] | None = None) -> None:
+                 pool: WarmPool, labels: dict[str, str] | None = None,
+                 max_functions: int | None = None) -> None:
         self.store = store
         self.engine = engine
+        self.max_functions = max_functions
         self.images = images
         self.runner = runner
         self.pool = pool
@@ -149,6 +152,12 @@ class FunctionService:
         """Store a new function, status `building`: with `code`, or its language's sample."""
         language = get_language(lang)
         deps = validate_dependencies(language, dependencies)
+        self.images.check_installs(deps)
+        if self.max_functions is not None and await self.store.count() >= self.max_functions:
+            raise InvalidRequestError(
+                f"name: at most {self.max_functions} functions may exist (RUNNER_MAX_FUNCTIONS); "
+                "delete one first")
+        self.images.gate.check()
         stamp = now()
         record = FunctionRecord(
             name=name, lang=language.name,
@@ -166,6 +175,8 @@ class FunctionService:
         record = await self.get(name)
         language = get_language(record.lang)
         deps = validate_dependencies(language, dependencies)
+        self.images.check_installs(deps)
+        self.images.gate.check()
         return await self.store.update_code(
             name, code, description, deps, updated_at=now(), status=StatusBuilding()
         )

@@ -135,3 +135,60 @@ async def _aclose(chunks: AsyncIterator[Chunk]) -> None:
     close = getattr(chunks, "aclose", None)
     if close is not None:
         await close()
+
+
+class BuildGate:
+    """At most `slots` image builds at once, at most `queue_size` waiting (429 beyond, at
+    admission). A build waits for its slot in `wait()`, which tells its place, and gives it
+    back with `release()`."""
+
+    def __init__(self, slots: int, queue_size: int) -> None:
+        self.slots = slots
+        self.queue_size = queue_size
+        self.running = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    def check(self) -> None:
+        if self.running >= self.slots and self.waiting >= self.queue_size:
+            raise BusyError(
+                f"Busy: {self.running} image builds in progress and {self.waiting} waiting",
+                retry_after=max(1, self.waiting // max(1, self.slots)),
+            )
+
+    def release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.running -= 1
+
+    async def wait(self) -> AsyncIterator[Chunk]:
+        """Yield `info` chunks with the place in line until a slot is held (then return);
+        the caller must `release()` it. Leaving while queued gives up the place."""
+        if self.running < self.slots and not self._waiters:
+            self.running += 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            last = 0
+            while not waiter.done():
+                place = self._waiters.index(waiter) + 1
+                if place != last:
+                    yield Chunk.info(f"Waiting for a build slot: position {place}")
+                    last = place
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(waiter), POSITION_INTERVAL)
+        except BaseException:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            if waiter.done() and not waiter.cancelled():
+                self.release()
+            else:
+                waiter.cancel()
+            raise

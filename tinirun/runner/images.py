@@ -17,21 +17,35 @@ import tarfile
 import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinirun.engine.container import PATH
+from tinirun.engine.container import PATH, BuildLimits, Isolation
 from tinirun.engine.docker import Engine
-from tinirun.errors import BuildError, EngineError
+from tinirun.errors import BuildError, EngineError, InvalidRequestError
 from tinirun.labels import KIND, LANG, Kind
 from tinirun.languages import Language
 from tinirun.metrics import Metrics
 from tinirun.models import Chunk
+from tinirun.runner.builds import Builder, Committed
+from tinirun.runner.egress import (
+    PROXY_DOCKERFILE,
+    REFUSED_RANGES,
+    AllowedHost,
+    EgressProxy,
+    host_addresses,
+    proxy_env,
+    uncovered,
+)
+from tinirun.runner.gate import BuildGate
 
 log = logging.getLogger(__name__)
 
 BASE_TAG = "tinirun-base:trixie"
 CA_PATH = "/tmp/tinirun-ca.crt"
+# apt's configuration for one install (proxy, CA), in the build's /tmp: never in the image.
+APT_CONFIG_PATH = "/tmp/tinirun-apt.conf"
+PROXY_REPO = "tinirun-proxy"
 # Environment that makes each package manager trust the bundle at CA_PATH.
 _CA_ENV = {
     "SSL_CERT_FILE": CA_PATH,
@@ -43,6 +57,21 @@ _CA_ENV = {
     "CARGO_HTTP_CAINFO": CA_PATH,
     "GIT_SSL_CAINFO": CA_PATH,
 }
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """How image builds are bounded and where installs may reach."""
+
+    limits: BuildLimits = field(default_factory=BuildLimits)
+    slots: int = 2
+    queue_size: int = 16
+    installs: bool = True
+    allow_hosts: tuple[AllowedHost, ...] = ()
+    refused_ranges: tuple[str, ...] = ()
+    proxy_image: str | None = None
+    install_env: tuple[tuple[str, str], ...] = ()
+    isolation: Isolation = field(default_factory=Isolation)
 
 
 @dataclass(frozen=True)
@@ -75,15 +104,6 @@ def _tar(files: dict[str, bytes | str], modes: dict[str, int] | None = None) -> 
     return buffer.getvalue()
 
 
-def ca_env_script(has_ca: bool) -> str:
-    """Shell lines that make package managers trust the CA bundle while they install."""
-    if not has_ca:
-        return ":"
-    exports = " ".join(f"{k}={v}" for k, v in _CA_ENV.items())
-    apt = f"echo 'Acquire::https::CAInfo \"{CA_PATH}\";' > /etc/apt/apt.conf.d/99tinirun-ca"
-    return f"export {exports}; if [ -d /etc/apt/apt.conf.d ]; then {apt}; fi"
-
-
 def install_script(language: Language, dependencies: Sequence[str]) -> str:
     """The shell command that installs `dependencies` for `language` (its folder's rewrite
     rules applied to each entry)."""
@@ -91,35 +111,6 @@ def install_script(language: Language, dependencies: Sequence[str]) -> str:
     return language.install.replace("{deps}", quoted)
 
 
-def _checked(script: str) -> str:
-    """`script` run in a subshell so that any failing step fails the image build (a shell's
-    `set -e` does not stop at a failure inside an `&&` list)."""
-    return f"( {script} ) || exit $?"
-
-
-def dependency_dockerfile(runtime_tag: str, language: Language, dependencies: Sequence[str],
-                          has_ca: bool) -> str:
-    """Dockerfile of an image with `dependencies` installed on the runtime image.
-
-    The CA bundle is copied in for the install and removed in the same step, so the finished
-    image does not hold it.
-    """
-    lines = [f"FROM {runtime_tag}", "USER root", f"COPY ca.crt {CA_PATH}"]
-    cleanup = f"rm -f {CA_PATH} /etc/apt/apt.conf.d/99tinirun-ca"
-    if dependencies:
-        install = f"{ca_env_script(has_ca)}; {install_script(language, dependencies)}"
-        lines.append(f"RUN if ( {install} ); then {cleanup}; else rc=$?; {cleanup}; exit $rc; fi")
-    else:
-        lines.append(f"RUN {cleanup}")
-    return "\n".join(lines) + "\n"
-
-
-def function_dockerfile(base_tag: str, language: Language) -> str:
-    """Dockerfile of a function's image: on its dependency image (or the runtime), the code
-    in /app, compiled. It needs no network and no CA: the dependencies are installed."""
-    build = language.function.build or ":"
-    return (f"FROM {base_tag}\nUSER root\nCOPY app/ /app/\n"
-            f"RUN cd /app && {_checked(build)} && chmod -R a+rX /app\nWORKDIR /app\n")
 
 
 def _certifi_bundle() -> bytes:
@@ -141,9 +132,14 @@ class ImageManager:
         overrides: dict[str, str] | None = None,
         extra_ca_bundle: Path | None = None,
         metrics: Metrics | None = None,
+        builds: BuildSettings | None = None,
     ) -> None:
         self.engine = engine
         self.metrics = metrics or Metrics()
+        self.builds = builds or BuildSettings()
+        self.builder = Builder(engine, self.builds.isolation, self.builds.limits)
+        self.gate = BuildGate(self.builds.slots, self.builds.queue_size)
+        self._proxy: EgressProxy | None = None
         self.base_image = base_image
         self.overrides = dict(overrides or {})
         self.extra_ca_bundle = extra_ca_bundle
@@ -173,7 +169,7 @@ class ImageManager:
 
     def dependency_tag(self, language: Language, dependencies: Sequence[str]) -> str:
         runtime = self.runtime_tag(language)
-        return f"tinirun-deps-{language.name}:{_digest(runtime, *dependencies)}"
+        return f"tinirun-deps-{language.name}:{_digest(runtime, language.install, *dependencies)}"
 
     # --- ensuring images ----------------------------------------------------------------------
 
@@ -297,15 +293,15 @@ class ImageManager:
                 yield ImageReady(tag)
                 return
             yield Chunk.info(f"Installing dependencies: {' '.join(dependencies)}")
-            ca = self.ca_bundle()
-            dockerfile = dependency_dockerfile(runtime, language, dependencies, bool(ca))
-            context = _tar({"Dockerfile": dockerfile, "ca.crt": ca})
             with self.metrics.build("dependencies"):
-                async for line in self.engine.build(
-                    context, tag,
+                async for item in self._build(
+                    base=runtime, tag=tag, what="Installing dependencies",
+                    steps=install_script(language, dependencies), language=language,
                     labels={KIND: Kind.DEPENDENCIES, LANG: language.name},
+                    files={}, install=True, output=language.install_prefix or None,
+                    links=language.install_links,
                 ):
-                    yield Chunk.debug(line)
+                    yield item
             yield ImageReady(tag)
 
     async def build_function(
@@ -313,7 +309,7 @@ class ImageManager:
         labels: dict[str, str],
     ) -> AsyncIterator[ImageProgress]:
         """Build a function's image: its dependency image (shared with one-off runs of the
-        same list), then the wrapper and the code, compiled."""
+        same list), then the wrapper and the code in /app, compiled without network."""
         base: str | None = None
         async for item in self.ensure_dependencies(language, dependencies):
             if isinstance(item, ImageReady):
@@ -323,20 +319,104 @@ class ImageManager:
         assert base is not None
         spec = language.function
         files: dict[str, bytes | str] = {
-            "Dockerfile": function_dockerfile(base, language),
             f"app/{spec.wrapper}": language.read(spec.wrapper),
             f"app/{spec.file}": code,
         }
         for name, content in spec.files.items():
             files[f"app/{name}"] = content
-        modes = {f"app/{spec.file}": 0o755}
         yield Chunk.info(f"Building function image {tag}...")
+        steps = f"cd /app && ( {spec.build or ':'} ) && chmod -R a+rX /app"
         with self.metrics.build("function"):
-            async for line in self.engine.build(
-                _tar(files, modes), tag, labels={KIND: Kind.FUNCTION, **labels}
+            async for item in self._build(
+                base=base, tag=tag, what="Building the function", steps=steps,
+                language=language, labels={KIND: Kind.FUNCTION, **labels}, files=files,
+                install=False, output="/app", working_dir="/app",
             ):
-                yield Chunk.debug(line)
+                yield item
         yield ImageReady(tag)
+
+    # --- builds -------------------------------------------------------------------------------
+
+    def check_installs(self, dependencies: Sequence[str]) -> None:
+        """InvalidRequestError when installs are turned off and `dependencies` asks one."""
+        if dependencies and not self.builds.installs:
+            raise InvalidRequestError(
+                "dependencies: installs are turned off on this service (RUNNER_INSTALLS); "
+                "only the runtimes' own libraries are available")
+
+    async def needs_build(self, language: Language, dependencies: Sequence[str]) -> bool:
+        """Whether a run with `dependencies` would have to install them first."""
+        if not dependencies:
+            return False
+        try:
+            return await self.engine.image_id(self.dependency_tag(language, dependencies)) is None
+        except EngineError:
+            return False  # the run itself says what is wrong with the engine
+
+    async def proxy(self) -> EgressProxy:
+        """The egress proxy installs go through, its image built on our base if missing."""
+        if self._proxy is None:
+            ranges = [*REFUSED_RANGES, *self.builds.refused_ranges]
+            refused = tuple(dict.fromkeys([*ranges, *uncovered(host_addresses(), ranges)]))
+            image = self.builds.proxy_image or f"{PROXY_REPO}:{_digest(BASE_TAG, PROXY_DOCKERFILE)}"
+            self._proxy = EgressProxy(self.engine, image, refused, self.builds.allow_hosts)
+        proxy = self._proxy
+        if await self.engine.image_id(proxy.image) is None:
+            async with self._lock(proxy.image):
+                if await self.engine.image_id(proxy.image) is None:
+                    if self.builds.proxy_image:
+                        async for _line in self.engine.pull(proxy.image):
+                            pass
+                    else:
+                        async for item in self.ensure_base():
+                            if isinstance(item, Chunk):
+                                log.debug("%s", item.data)
+                        async for _line in self.engine.build(
+                            _tar({"Dockerfile": PROXY_DOCKERFILE}), proxy.image,
+                            labels={KIND: Kind.PROXY}, buildargs={"BASE": BASE_TAG},
+                        ):
+                            pass
+        return proxy
+
+    async def _build(
+        self, *, base: str, tag: str, what: str, steps: str, language: Language,
+        labels: dict[str, str], files: dict[str, bytes | str], install: bool,
+        output: str | None, working_dir: str | None = None,
+        links: dict[str, str] | None = None,
+    ) -> AsyncIterator[ImageProgress]:
+        """One confined build, once a build slot is free."""
+        self.gate.check()
+        async for chunk in self.gate.wait():
+            yield chunk
+        try:
+            files = dict(files)
+            exports: dict[str, str] = {}
+            network = None
+            if install:
+                proxy = await self.proxy()
+                url = await proxy.url()
+                network = proxy.network
+                exports.update(proxy_env(url))
+                ca = self.ca_bundle()
+                if ca:
+                    files = {**files, CA_PATH.lstrip("/"): ca}
+                    exports.update(_CA_ENV)
+                apt = [f'Acquire::http::Proxy "{url}";', f'Acquire::https::Proxy "{url}";']
+                if ca:
+                    apt.append(f'Acquire::https::CAInfo "{CA_PATH}";')
+                files[APT_CONFIG_PATH.lstrip("/")] = "\n".join(apt) + "\n"
+                exports["APT_CONFIG"] = APT_CONFIG_PATH
+                exports.update(dict(self.builds.install_env))
+            async for item in self.builder.build(
+                base=base, tag=tag, what=what, steps=steps, files=files,
+                env=language.env, exports=exports, labels=labels, network=network,
+                output=output, working_dir=working_dir, links=links,
+            ):
+                if isinstance(item, Committed):
+                    continue
+                yield item
+        finally:
+            self.gate.release()
 
 
 async def _iter_stream(stream: asyncio.StreamReader) -> AsyncIterator[bytes]:

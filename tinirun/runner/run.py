@@ -129,10 +129,12 @@ class Runner:
             checked = [lang.name for lang in all_languages().values() if lang.spec.typecheck]
             raise InvalidRequestError(f"typecheck: {language.name} has no type check (only "
                                       f"{', '.join(checked) or 'none'})")
+        dependencies = validate_dependencies(language, request.dependencies)
+        self.images.check_installs(dependencies)
         return PreparedRun(
             language=language,
             code=request.code,
-            dependencies=validate_dependencies(language, request.dependencies),
+            dependencies=dependencies,
             files=validate_files(request.files),
             limits=RunLimits(
                 timeout=request.timeout,
