@@ -87,6 +87,7 @@ class FakeImage:
     tags: list[str]
     labels: dict[str, str]
     created: float = field(default_factory=time.time)
+    unique_size: int = 0
 
 
 class FakeEngine:
@@ -217,6 +218,9 @@ class FakeEngine:
 
     async def remove_network(self, name: str) -> None:
         self.networks.pop(name, None)
+
+    async def image_unique_sizes(self) -> dict[str, int]:
+        return {i.id: i.unique_size for i in self.images.values()}
 
     async def pull(self, ref: str) -> AsyncIterator[str]:
         self.calls["pull"] += 1

@@ -152,7 +152,7 @@ async def build_services(config: Config) -> Services:
     functions = FunctionService(store, engine, images, runner, pool, labels={OWNER: owner},
                                 max_functions=config.max_functions)
     housekeeper = Housekeeper(engine, images, runner, pool, functions, owner,
-                              config.dependency_image_max_age)
+                              config.dependency_image_max_age, config.image_max_total_mb)
     catalog = LanguageCatalog(all_languages(), engine, images, runner)
     return Services(config=config, engine=engine, images=images, pool=pool, runner=runner,
                     gate=gate, store=store, functions=functions, housekeeper=housekeeper,

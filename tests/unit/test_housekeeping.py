@@ -94,3 +94,24 @@ async def test_at_start_removes_what_a_crash_left(
     container(engine, "theirs", "running", owner="someone-else")
     await housekeeper.at_start()
     assert set(engine.containers) == {"theirs"}
+
+
+async def test_past_the_total_size_cap_the_least_recently_used_images_go(
+        keeper: tuple[Housekeeper, FakeEngine]) -> None:
+    housekeeper, engine = keeper
+    housekeeper.image_max_total = 250 << 20
+    now = time.time()
+    old = engine.add_image("tinirun-deps-python:old", {KIND: Kind.DEPENDENCIES})
+    used = engine.add_image("tinirun-deps-python:used", {KIND: Kind.DEPENDENCIES})
+    fn = engine.add_image("tinirun-fn-x:v1", {KIND: Kind.FUNCTION, OWNER: OWNER_ID})
+    runtime = engine.add_image("tinirun-runtime-python:x", {KIND: Kind.RUNTIME})
+    for image, size, created in ((old, 100, now - 300), (used, 100, now - 400),
+                                 (fn, 100, now - 200), (runtime, 900, now - 900)):
+        image.unique_size, image.created = size << 20, created
+    housekeeper.images.touch("tinirun-deps-python:used")  # the oldest made, the latest used
+    await housekeeper.run_once()
+    assert set(engine.images) == {"tinirun-deps-python:used", "tinirun-fn-x:v1",
+                                  "tinirun-runtime-python:x"}  # runtimes do not count
+    housekeeper.image_max_total = 50 << 20
+    await housekeeper.run_once()
+    assert set(engine.images) == {"tinirun-runtime-python:x"}

@@ -152,3 +152,16 @@ class BuildCalls:
         with contextlib.suppress(EngineError), engine_errors():
             net = await self.docker.networks.get(name)
             await net.delete()
+
+    async def image_unique_sizes(self) -> dict[str, int]:
+        """Bytes each image holds that no other image shares (what removing it frees), by id."""
+        with engine_errors():
+            async with _aiodocker.raw_request(
+                self.docker, "system/df", timeout=aiohttp.ClientTimeout(total=300),
+            ) as response:
+                data = json.loads(await response.read())
+        sizes = {}
+        for image in data.get("Images") or []:
+            shared = max(0, int(image.get("SharedSize") or 0))
+            sizes[str(image["Id"])] = max(0, int(image.get("Size") or 0) - shared)
+        return sizes

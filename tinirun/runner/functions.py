@@ -297,6 +297,7 @@ class FunctionService:
         """Run the function's image with `input` on stdin; no install, no compile. `on_exit`:
         see `Runner.execute`."""
         language: Language = get_language(record.lang)
+        self.images.touch(tag)
         if await self.engine.image_id(tag) is None:
             await self.pool.forget(tag)  # its waiting containers outlive the tag
             with contextlib.suppress(Exception):

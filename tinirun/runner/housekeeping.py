@@ -29,7 +29,8 @@ class Housekeeper:
     """Runs the cleanup passes for one installation (containers labelled with its owner id)."""
 
     def __init__(self, engine: Engine, images: ImageManager, runner: Runner, pool: WarmPool,
-                 functions: FunctionService | None, owner: str, dependency_max_age: int) -> None:
+                 functions: FunctionService | None, owner: str, dependency_max_age: int,
+                 image_max_total_mb: int | None = None) -> None:
         self.engine = engine
         self.images = images
         self.runner = runner
@@ -37,6 +38,7 @@ class Housekeeper:
         self.functions = functions
         self.owner = owner
         self.dependency_max_age = dependency_max_age
+        self.image_max_total = None if image_max_total_mb is None else image_max_total_mb << 20
 
     async def at_start(self) -> None:
         """Remove containers a previous run of this installation left (e.g. after SIGKILL) and
@@ -75,6 +77,8 @@ class Housekeeper:
             await self._remove_old_dependency_images()
             if self.functions is not None:
                 await self._remove_stale_function_images()
+            await self._evict_over_total()
+            if self.functions is not None:
                 await self.functions.sync_statuses()
         except (EngineError, StoreUnavailableError) as exc:
             log.warning("cleanup pass skipped: %s", exc)
@@ -100,6 +104,32 @@ class Housekeeper:
             last = max([float(image.get("Created", 0)), *used])
             if last < cutoff:
                 await self.engine.remove_image(image["Id"])
+
+    async def _evict_over_total(self) -> None:
+        """Past the total size cap of dependency and function images, remove the least
+        recently used first (an image in use is refused by the engine and skipped)."""
+        if self.image_max_total is None:
+            return
+        images = [*await self.engine.list_images(selector(KIND, Kind.DEPENDENCIES)),
+                  *await self.engine.list_images(selector(KIND, Kind.FUNCTION))]
+        if not images:
+            return
+        sizes = await self.engine.image_unique_sizes()
+        total = sum(sizes.get(image["Id"], 0) for image in images)
+
+        def last_use(image: dict[str, object]) -> float:
+            tags = image.get("RepoTags") or []
+            assert isinstance(tags, list)
+            return max([float(str(image.get("Created", 0))),
+                        *(self.images.last_used(tag) for tag in tags)])
+
+        for image in sorted(images, key=last_use):
+            if total <= self.image_max_total:
+                break
+            if await self.engine.remove_image(image["Id"]):
+                total -= sizes.get(image["Id"], 0)
+                log.info("image cap: removed %s (%s)", image["Id"][:19],
+                         " ".join(image.get("RepoTags") or []))
 
     async def _remove_stale_function_images(self) -> None:
         assert self.functions is not None

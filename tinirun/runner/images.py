@@ -150,6 +150,10 @@ class ImageManager:
     def last_used(self, tag: str) -> float:
         return self._used.get(tag, 0.0)
 
+    def touch(self, tag: str) -> None:
+        """`tag` was just used (a function run): for cleanup by age and by total size."""
+        self._used[tag] = time.time()
+
     # --- the CA bundle ------------------------------------------------------------------------
 
     def ca_bundle(self) -> bytes:
