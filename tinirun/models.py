@@ -360,10 +360,10 @@ class CreateFunctionRequest(BaseModel):
 
     name: FunctionName
     language: LanguageName
-    code: str | None = Field(default=None, description="Extension: the function's code "
-                             "(default: the language's sample).")
-    description: str | None = Field(default=None, description="Extension: what it does.")
-    dependencies: list[str] | None = Field(default=None, description="Extension: packages to "
+    code: Text | None = Field(default=None, description="Extension: the function's code "
+                              "(default: the language's sample).")
+    description: Text | None = Field(default=None, description="Extension: what it does.")
+    dependencies: list[Text] | None = Field(default=None, description="Extension: packages to "
                                            "install, as for one-off runs.")
 
 

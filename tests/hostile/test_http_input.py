@@ -36,6 +36,30 @@ RUN_CASES = [
 ]
 
 
+RUN_CASES += [
+    ("args[0]", {"code": "echo", "lang": "bash", "args": [f"a{LONE}"]}),
+    ("output_globs[0]", {"code": "echo", "lang": "bash", "output_globs": [f"out/{LONE}"]}),
+]
+CREATE_CASES = [
+    ("code", {"code": f"def run(i):\n    return '{LONE}'\n"}),
+    ("description", {"description": f"d{LONE}"}),
+    ("dependencies[0]", {"dependencies": [f"a{LONE}"]}),
+]
+
+
+@pytest.mark.parametrize(("field", "extra"), CREATE_CASES, ids=[c[0] for c in CREATE_CASES])
+def test_surrogate_in_a_new_function_is_a_400_naming_the_field(
+    hostile: Hostile, field: str, extra: dict[str, Any]
+) -> None:
+    name = "created_" + "".join(secrets.choice("abcdefgh") for _ in range(8))
+    status, text = post_raw(hostile, "/api/function", {"name": name, "language": "python",
+                                                       **extra})
+    assert status == 400, (status, text[-300:])
+    assert field in text and "cannot be encoded" in text, text
+    with hostile.server.client(timeout=60) as client:
+        assert client.get(f"/api/function/{name}/info").status_code == 404
+
+
 @pytest.mark.parametrize(("field", "body"), RUN_CASES, ids=[c[0] for c in RUN_CASES])
 def test_surrogate_in_a_run_is_a_400_naming_the_field(hostile: Hostile, field: str,
                                                       body: dict[str, Any]) -> None:
