@@ -505,8 +505,68 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+LANGUAGE_RATIOS = ("typescript_over_javascript", "go_over_python", "rust_over_python",
+                   "function_over_one_off_go", "function_over_one_off_rust",
+                   "javascript_over_python")
+
+
+def languages_only(n: int) -> int:
+    """`--only languages`: hello world per language, function runs of the compiled languages
+    against one-off runs, and TypeScript with its type check; their ratios beside main's, from
+    this one run (written to bench/results/languages.json and .md)."""
+    report: dict[str, Any] = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                              "n": n}
+    with tempfile.TemporaryDirectory(prefix="tinirun-bench-") as tmp:
+        svc = Service(Path(tmp) / "data")
+        try:
+            print("hello world per language")
+            report["languages"] = [s.as_dict() for s in bench_languages(svc, n)]
+            print("function vs one-off, compiled languages")
+            report["functions_compiled"] = issue17.function_vs_one_off(svc, n, timed)
+            body = {"code": HELLO["typescript"], "lang": "typescript", "typecheck": True}
+            checked = timed(lambda: svc.run(body), max(3, n // 5), "hello typescript, typecheck")
+            report["typecheck"] = checked.as_dict()
+            print(f"  {checked.name}: median {checked.median:.1f} ms")
+        finally:
+            svc.close()
+    hello = {row["name"].split()[-1]: row["median_ms"] for row in report["languages"]}
+    fns = report["functions_compiled"]
+    here = {
+        "typescript_over_javascript": hello["typescript"] / hello["javascript"],
+        "go_over_python": hello["go"] / hello["python"],
+        "rust_over_python": hello["rust"] / hello["python"],
+        "function_over_one_off_go": fns.get("go", {}).get("ratio"),
+        "function_over_one_off_rust": fns.get("rust", {}).get("ratio"),
+        "javascript_over_python": hello["javascript"] / hello["python"],
+    }
+    report["ratios"] = [{"what": what, "main": issue17.MAIN[what], "goal": issue17.GOALS[what],
+                         "here": None if here[what] is None else round(here[what], 2)}
+                        for what in LANGUAGE_RATIOS]
+    lines = [f"# tinirun languages benchmark ({report['when']})", "",
+             f"Medians over {n} runs, through HTTP, one run of `bench/run --only languages`.",
+             "", "| language | median ms | p95 ms |", "|---|---|---|"]
+    lines += [f"| {row['name']} | {row['median_ms']} | {row['p95_ms']} |"
+              for row in report["languages"]]
+    lines += [f"| typescript with `typecheck` | {report['typecheck']['median_ms']} | "
+              f"{report['typecheck']['p95_ms']} |", "", "| ratio | main | this run | goal |",
+              "|---|---|---|---|"]
+    for row in report["ratios"]:
+        print(f"  {row['what']:30} main {row['main']!s:>6}  here {row['here']!s:>6}  "
+              f"goal {row['goal']}")
+        lines.append(f"| {row['what']} | {row['main'] or 'not measured'} | {row['here']} | "
+                     f"{row['goal']} |")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "languages.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / "languages.md").write_text("\n".join(lines) + "\n")
+    print(f"written {RESULTS / 'languages.json'} and {RESULTS / 'languages.md'}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["languages"],
+                        help="run one part: `languages` (hello per language, compiled function "
+                        "runs, the TypeScript type check) and its ratios")
     parser.add_argument("-n", type=int, default=20, help="runs per latency series (default 20)")
     parser.add_argument("--levels", default="1,4,8,16,32", help="concurrency levels")
     parser.add_argument("--per-level", type=int, default=48, help="runs per concurrency level")
@@ -518,6 +578,8 @@ def main() -> int:
     parser.add_argument("--no-serve", action="store_true",
                         help="skip timing scripts/serve from a fresh clone")
     args = parser.parse_args()
+    if args.only == "languages":
+        return languages_only(args.n)
     image = runtime_tag("python")
     RESULTS.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {
