@@ -53,6 +53,10 @@ def direct(host, port):
     except OSError as exc:
         return type(exc).__name__
 out["direct"] = {f"{h}:{p}": direct(h, p) for h, p in TARGETS}
+try:  # no resolver of outside names on the install network
+    out["dns"] = str(socket.getaddrinfo("example.com", 80)[0][4])
+except OSError as exc:
+    out["dns"] = type(exc).__name__
 # The network's own gateway, if the table names one: an address of nobody's.
 for line in out["routes"]:
     fields = line.split()

@@ -68,6 +68,7 @@ def test_sdist_install_code_is_unprivileged_limited_and_has_no_way_out(
     outcome = installs.survive(body, name="install-sdist", min_probes=0)
     report = _probe_report(outcome.last)
     _check_confined(report, index)
+    assert report["dns"] == "gaierror", report["dns"]
     assert report["pids_max"] not in (None, "max")
     assert int(report["memory_max"]) <= 512 * 1024 * 1024
     # No write past the disk cap; nothing outside the install prefix.
