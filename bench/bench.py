@@ -575,6 +575,9 @@ def main() -> int:
     parser.add_argument("--stream-mib", type=int, default=16)
     parser.add_argument("--against", default="", help="a git revision to compare python and "
                         "javascript hello with, side by side in this run")
+    parser.add_argument("--no-deps", action="store_true",
+                        help="skip the dependency runs (they remove the engine's cached "
+                        "dependency images of python and javascript first)")
     parser.add_argument("--no-serve", action="store_true",
                         help="skip timing scripts/serve from a fresh clone")
     args = parser.parse_args()
@@ -592,7 +595,7 @@ def main() -> int:
             print("hello world per language")
             report["languages"] = [s.as_dict() for s in bench_languages(svc, args.n)]
             print("dependencies")
-            report["dependencies"] = bench_dependencies(svc, args.n)
+            report["dependencies"] = {} if args.no_deps else bench_dependencies(svc, args.n)
             print("function vs one-off")
             report["function"] = bench_function(svc, args.n)
             print("function vs one-off, compiled languages")
