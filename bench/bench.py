@@ -515,7 +515,7 @@ def languages_only(n: int) -> int:
     against one-off runs, and TypeScript with its type check; their ratios beside main's, from
     this one run (written to bench/results/languages.json and .md)."""
     report: dict[str, Any] = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                              "n": n}
+                              "n": n, "load_before": round(os.getloadavg()[0], 1)}
     with tempfile.TemporaryDirectory(prefix="tinirun-bench-") as tmp:
         svc = Service(Path(tmp) / "data")
         try:
@@ -529,6 +529,7 @@ def languages_only(n: int) -> int:
             print(f"  {checked.name}: median {checked.median:.1f} ms")
         finally:
             svc.close()
+    report["load_after"] = round(os.getloadavg()[0], 1)
     hello = {row["name"].split()[-1]: row["median_ms"] for row in report["languages"]}
     fns = report["functions_compiled"]
     here = {
@@ -543,7 +544,8 @@ def languages_only(n: int) -> int:
                          "here": None if here[what] is None else round(here[what], 2)}
                         for what in LANGUAGE_RATIOS]
     lines = [f"# tinirun languages benchmark ({report['when']})", "",
-             f"Medians over {n} runs, through HTTP, one run of `bench/run --only languages`.",
+             f"Medians over {n} runs, through HTTP, one run of `bench/run --only languages`; "
+             f"load average {report['load_before']} before, {report['load_after']} after.",
              "", "| language | median ms | p95 ms |", "|---|---|---|"]
     lines += [f"| {row['name']} | {row['median_ms']} | {row['p95_ms']} |"
               for row in report["languages"]]
