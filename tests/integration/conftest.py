@@ -37,10 +37,10 @@ def warm_containers(server: Server, lang: str) -> list[str]:
 
 
 def container_of_run(chunks: list[dict[str, Any]]) -> str:
-    """The id of the container a run used, from its `info` chunk."""
+    """The id of the container a run used, from its `debug` chunk."""
     for chunk in chunks:
         text = chunk.get("data")
-        if chunk["event"] == "info" and isinstance(text, str):
+        if chunk["event"] == "debug" and isinstance(text, str):
             match = re.search(r" container ([0-9a-f]{12})", text)
             if match:
                 return match.group(1)

@@ -3,6 +3,7 @@ code, on the real engine."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import httpx
@@ -56,7 +57,7 @@ def test_a_function_created_with_its_code_is_built_once(server: Server) -> None:
             "name": name, "language": "python", "code": code, "description": "length",
             "dependencies": ["six==1.16.0"]})
         assert response.status_code == 200, response.text
-        builds = [line for line in response.text.splitlines() if "Building function image" in line]
+        builds = [line for line in response.text.splitlines() if "Building the function's image" in line]
         assert len(builds) == 1, response.text
         assert '"event":"error"' not in response.text, response.text
         detail = client.get(f"/api/function/{name}/detail").json()
@@ -71,3 +72,32 @@ def test_a_function_created_with_its_code_is_built_once(server: Server) -> None:
         assert refused.status_code == 400, refused.text
         assert client.get("/api/function/baddeps/info").status_code == 404
         client.delete(f"/api/function/{name}")
+
+
+def test_a_failed_install_says_what_pip_said(server: Server) -> None:
+    response = one_shot(server, {"lang": "python", "code": "print(1)",
+                                 "dependencies": ["no-such-package-xyz-123"]})
+    assert response.status_code == 400, response.text
+    error = response.json()
+    assert error["error"] == "build_failed"
+    assert error["message"].startswith(
+        "No matching distribution found for no-such-package-xyz-123"), error["message"]
+    for ours in ("/bin/sh", "pip install", "SSL_CERT_FILE", "tinirun-deps"):
+        assert ours not in error["message"]
+    assert "ERROR: No matching distribution found" in error["logs"]
+
+
+def test_info_speaks_of_the_run_and_container_ids_go_to_debug(server: Server) -> None:
+    chunks = server.run({"lang": "python", "code": "print(1)"})
+    infos = [c["data"] for c in chunks if c["event"] == "info"]
+    debugs = [c["data"] for c in chunks if c["event"] == "debug"]
+    assert any(i.startswith("Using a") for i in infos), infos
+    assert not any(re.search(r"\b[0-9a-f]{12}\b", i) for i in infos), infos
+    assert any(re.search(r" container [0-9a-f]{12}$", d) for d in debugs), debugs
+
+
+def test_the_service_prints_where_it_listens(server: Server) -> None:
+    log = server.log()
+    assert f"tinirun listening on {server.url}" in log
+    for page in ("/", "/api/docs", "/mcp", "/metrics"):
+        assert f"{server.url}{page}\n" in log, log[-2000:]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sys
 from types import FrameType
 
 import uvicorn
@@ -30,9 +31,11 @@ log = logging.getLogger("tinirun")
 class GracefulServer(uvicorn.Server):
     """uvicorn's server, which also stops the service's runs at the shutdown deadline."""
 
-    def __init__(self, config: uvicorn.Config, app: FastAPI, grace: float) -> None:
+    def __init__(self, config: uvicorn.Config, app: FastAPI, grace: float,
+                 service_config: Config) -> None:
         super().__init__(config)
         self.app = app
+        self.service_config = service_config
         self.grace = grace
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopper: asyncio.TimerHandle | None = None
@@ -41,6 +44,11 @@ class GracefulServer(uvicorn.Server):
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         await super().serve(sockets)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:  # bound: say where, whatever the log level
+            print("\n".join(addresses(self.service_config)), file=sys.stderr, flush=True)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         first = not self.should_exit
@@ -88,4 +96,21 @@ def _serve_locked(config: Config, level: int) -> None:
         http=deadline_protocol(config.request_timeout, config.write_timeout),
         limit_concurrency=config.max_connections,
     )
-    GracefulServer(settings, app, config.shutdown_grace).run()
+    GracefulServer(settings, app, config.shutdown_grace, config).run()
+
+
+def addresses(config: Config) -> list[str]:
+    """The lines the service prints once it listens: where, and its pages."""
+    wildcard = config.host in ("0.0.0.0", "::", "")
+    host = "127.0.0.1" if wildcard else config.host
+    base = f"http://{f'[{host}]' if ':' in host else host}:{config.port}"
+    where = f"{config.host or '*'}:{config.port} (every address of this machine)" if wildcard \
+        else base
+    lines = [f"tinirun listening on {where}"]
+    if config.playground:
+        lines.append(f"  playground  {base}/")
+    lines.append(f"  API docs    {base}/api/docs")
+    lines.append(f"  MCP         {base}/mcp")
+    if config.metrics:
+        lines.append(f"  metrics     {base}/metrics")
+    return lines

@@ -162,6 +162,7 @@ class Engine(BuildCalls):
         Raises BuildError with the whole log when a step fails.
         """
         logs: list[str] = []
+        pending = ""  # a line the engine sent in pieces (a step's stderr comes so)
         try:
             stream = self.docker.images.build(
                 fileobj=io.BytesIO(context),
@@ -179,13 +180,19 @@ class Engine(BuildCalls):
                     logs.append(str(item["error"]))
                     raise BuildError(f"Build of {tag} failed: {item['error']}".strip(),
                                      "".join(logs))
-                text = _ANSI.sub("", item.get("stream") or item.get("status") or "")
-                if not text:
+                if item.get("stream"):
+                    text = _ANSI.sub("", str(item["stream"]))
+                elif item.get("status"):
+                    text = _ANSI.sub("", str(item["status"])) + "\n"  # whole lines, unended
+                else:
                     continue
-                logs.append(text if text.endswith("\n") else text + "\n")
-                for line in text.splitlines():
+                logs.append(text)
+                *lines, pending = (pending + text).split("\n")
+                for line in lines:
                     if line.strip():
-                        yield line
+                        yield line.rstrip("\r")
+            if pending.strip():
+                yield pending
         except BuildError:
             raise
         except aiodocker.DockerError as exc:

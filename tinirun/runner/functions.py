@@ -240,10 +240,12 @@ class FunctionService:
                 await queue.put(Chunk.error(error))
             elif isinstance(status, StatusReady):
                 if applied is None:
-                    await queue.put(Chunk.info(f"Function {record.name} is built ({tag}); its "
-                                               "status is stored once the store answers"))
+                    await queue.put(Chunk.debug(f"image {tag}"))
+                    await queue.put(Chunk.info(f"Function {record.name} is built; its status "
+                                               "is stored once the store answers"))
                 elif applied:
-                    await queue.put(Chunk.info(f"Function {record.name} is ready ({tag})"))
+                    await queue.put(Chunk.debug(f"image {tag}"))
+                    await queue.put(Chunk.info(f"Function {record.name} is ready"))
                     await self._remove_images(record.name, keep=record.version)
                 else:
                     # A newer version was stored meanwhile (or the function was deleted).

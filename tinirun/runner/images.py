@@ -7,6 +7,7 @@ Building yields progress as chunks (info, debug) and ends with an `ImageReady`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import logging
@@ -16,7 +17,7 @@ import shutil
 import tarfile
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from tinirun.runner.egress import (
     uncovered,
 )
 from tinirun.runner.gate import BuildGate
+from tinirun.runner.install_errors import build_failure, install_failure
 
 log = logging.getLogger(__name__)
 
@@ -297,7 +299,7 @@ class ImageManager:
                 yield ImageReady(tag)
                 return
             yield Chunk.info(f"Installing dependencies: {' '.join(dependencies)}")
-            with self.metrics.build("dependencies"):
+            with self.metrics.build("dependencies"), _said_by(language.dependency_manager):
                 async for item in self._build(
                     base=runtime, tag=tag, what="Installing dependencies",
                     steps=install_script(language, dependencies), language=language,
@@ -328,9 +330,10 @@ class ImageManager:
         }
         for name, content in spec.files.items():
             files[f"app/{name}"] = content
-        yield Chunk.info(f"Building function image {tag}...")
+        yield Chunk.info("Building the function's image (code and wrapper)...")
+        yield Chunk.debug(f"image {tag}")
         steps = f"cd /app && ( {spec.build or ':'} ) && chmod -R a+rX /app"
-        with self.metrics.build("function"):
+        with self.metrics.build("function"), _said_by(None):
             async for item in self._build(
                 base=base, tag=tag, what="Building the function", steps=steps,
                 language=language, labels={KIND: Kind.FUNCTION, **labels}, files=files,
@@ -421,6 +424,22 @@ class ImageManager:
                 yield item
         finally:
             self.gate.release()
+
+
+@contextlib.contextmanager
+def _said_by(manager: str | None) -> Iterator[None]:
+    """A failed build's message in the words of the tool that failed (the package manager
+    for an install, else the compiler) when it said something, else the builder's own (a time
+    limit, a cap); never our commands; the log stays whole in `logs`."""
+    try:
+        yield
+    except BuildError as exc:
+        ours = str(exc)
+        words = (install_failure(manager, exc.logs, ours) if manager
+                 else build_failure(exc.logs, ours))
+        if words == ours:
+            raise
+        raise BuildError(words, exc.logs) from exc
 
 
 async def _iter_stream(stream: asyncio.StreamReader) -> AsyncIterator[bytes]:

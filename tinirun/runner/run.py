@@ -201,14 +201,14 @@ class Runner:
             memory = memory_bytes(limits.mem_limit_mb)
             cpus = nano_cpus(limits.cpu_limit, self.isolation)
             if (memory, cpus) == (attached.memory, attached.nano_cpus):
-                return attached, f"Using a warm container {attached.id[:12]}"
+                return attached, "Using a warm container"
             try:
                 await attached.update_limits(memory, cpus)
-                return attached, f"Using a warm container {attached.id[:12]} (limits updated)"
+                return attached, "Using a warm container (limits updated)"
             except EngineError:
                 attached.discard()
         fresh = await self.engine.start(self.config_for(image, env, limits, command))
-        return fresh, f"Using a fresh container {fresh.id[:12]}"
+        return fresh, "Using a fresh container"
 
     async def execute(self, image: str, env: Mapping[str, str], stdin: Payload,
                       limits: RunLimits, command: list[str] | None = None,
@@ -225,6 +225,7 @@ class Runner:
             yield Chunk.error(error_data(exc))
             return
         yield Chunk.info(how)
+        yield Chunk.debug(f"Using container {attached.id[:12]}")  # ids are for operators
         streams = {1: _Collected(), 2: _Collected()}
         events = {1: ChunkEvent.STDOUT, 2: ChunkEvent.STDERR}
         ended: Exit | None = None
