@@ -12,9 +12,10 @@ from pathlib import Path
 
 import httpx
 import httpx2
+import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, ImageContent, TextContent
 
 from tests.integration.server import API_KEY, Server
 
@@ -131,3 +132,28 @@ async def test_http_wants_the_key(server: Server) -> None:
 async def test_tools_over_stdio_with_the_readme_config(server: Server) -> None:
     async with over_stdio(server) as client:
         await check_tools(client, "stdio")
+
+
+@pytest.mark.parametrize("transport", ["http", "stdio"])
+async def test_an_output_image_is_image_content(server: Server, transport: str) -> None:
+    # A PNG written by the standard library alone (no dependency to install).
+    code = (
+        "import os, struct, zlib\n"
+        "def chunk(kind, data):\n"
+        "    return struct.pack('>I', len(data)) + kind + data + "
+        "struct.pack('>I', zlib.crc32(kind + data))\n"
+        "raw = b''.join(b'\\x00' + b'\\xff\\x00\\x00' * 4 for _ in range(4))\n"
+        "png = (b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 4, 4, 8, 2, 0, 0, 0))"
+        " + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))\n"
+        "os.makedirs('out', exist_ok=True)\n"
+        "open('out/red.png', 'wb').write(png)\n"
+        "print('drawn')\n")
+    connect = over_http(server, {"X-Runner-Api-Key": API_KEY}) if transport == "http" \
+        else over_stdio(server)
+    async with connect as client:
+        result = await client.call_tool("run_code", {"language": "python", "code": code})
+    assert not result.is_error, text_of(result)
+    assert "drawn" in text_of(result)
+    images = [b for b in result.content if isinstance(b, ImageContent)]
+    assert len(images) == 1, result.content
+    assert images[0].mime_type == "image/png"
