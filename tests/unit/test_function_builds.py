@@ -54,7 +54,7 @@ async def test_a_build_ends_ready_and_the_function_runs(
     chunks = [c async for c in functions.build(record)]
     assert chunks[-1].event == ChunkEvent.INFO and "is ready" in str(chunks[-1].data)
     ready = await status(functions, "greet")
-    assert ready["type"] == "ready" and ready["tag"] == image_tag("greet", record.version)
+    assert ready["type"] == "ready" and ready["tag"] == image_tag("greet", record.version, "me")
     record, tag = await functions.ready_image("greet")
     out = [c async for c in functions.run(record, tag, "x", RunLimits())]
     assert out[-1].event == ChunkEvent.RESULT
@@ -64,7 +64,7 @@ async def test_a_failed_build_ends_in_error_never_building(
         service: tuple[FunctionService, FakeEngine]) -> None:
     functions, engine = service
     record = await functions.create("broken", "python")
-    engine.build_errors[image_tag("broken", record.version)] = "SyntaxError: invalid syntax"
+    engine.build_errors[image_tag("broken", record.version, "me")] = "SyntaxError: invalid syntax"
     chunks = [c async for c in functions.build(record)]
     assert chunks[-1].event == ChunkEvent.ERROR
     failed = await status(functions, "broken")
@@ -75,7 +75,7 @@ async def test_older_build_finishing_last_does_not_overwrite_the_newer(
         service: tuple[FunctionService, FakeEngine]) -> None:
     functions, engine = service
     first = await functions.create("race", "bash")
-    old_tag = image_tag("race", first.version)
+    old_tag = image_tag("race", first.version, "me")
     engine.build_gates[old_tag] = asyncio.Event()  # the first build hangs until released
     old_chunks = functions.build(first)
     old_task = asyncio.create_task(_collect(old_chunks))
@@ -88,10 +88,10 @@ async def test_older_build_finishing_last_does_not_overwrite_the_newer(
     old = await old_task
     assert old[-1] == "A newer version replaced this build"
     final = await status(functions, "race")
-    assert final["tag"] == image_tag("race", second.version)
+    assert final["tag"] == image_tag("race", second.version, "me")
     # The older image is gone, the newer stays.
     tags = {t for i in await engine.list_images(FUNCTION) for t in i["RepoTags"]}
-    assert tags == {image_tag("race", second.version)}
+    assert tags == {image_tag("race", second.version, "me")}
 
 
 async def test_recover_sets_a_build_left_building_to_not_built(
@@ -108,10 +108,23 @@ async def test_a_ready_function_whose_image_vanished_goes_back_to_not_built(
     functions, engine = service
     record = await functions.create("vanish", "bash")
     [c async for c in functions.build(record)]
-    await engine.remove_image(image_tag("vanish", record.version))
+    await engine.remove_image(image_tag("vanish", record.version, "me"))
     assert await functions.sync_statuses() == 1
     assert (await status(functions, "vanish"))["type"] == "not_built"
 
 
 async def _collect(chunks: AsyncIterator[Any]) -> list[str]:
     return [str(c.data) async for c in chunks]
+
+
+def test_tags_are_valid_for_every_name_and_apart_per_installation() -> None:
+    """Image tags are global to the engine: two installations' functions of one name must
+    never share an image (one would run, replace or remove the other's)."""
+    import re
+
+    component = re.compile(r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*")
+    for name in ("_x", "x_", "-x", "X-_-Y", "__", "a_b", "a-b"):
+        repo = image_tag(name, 0, "me").split(":")[0]
+        assert component.fullmatch(repo), repo
+    assert image_tag("a_b", 0, "me") != image_tag("a-b", 0, "me")
+    assert image_tag("life", 0, "me") != image_tag("life", 0, "someone-else")

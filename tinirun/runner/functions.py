@@ -26,7 +26,7 @@ from tinirun.errors import (
     NotFoundError,
 )
 from tinirun.failures import error_data
-from tinirun.labels import FUNCTION, VERSION, selector
+from tinirun.labels import FUNCTION, OWNER, VERSION, selector
 from tinirun.languages import Language, get_language
 from tinirun.models import (
     Chunk,
@@ -65,18 +65,20 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def image_repo(name: str) -> str:
+def image_repo(name: str, installation: str = "") -> str:
     """Image repository of a function, valid for every name the API accepts: the name's
     letters and digits in lower case, each run of anything else one `-` (Docker allows no
     separator at either end, nor two kinds side by side), plus a hash of the exact name, since
-    names are case-sensitive and `a_b` and `a-b` are different functions."""
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    names are case-sensitive and `a_b` and `a-b` are different functions, and of the
+    installation: tags are global to the engine, and two services on one engine may each have
+    a function of the same name (neither may run, replace or remove the other's image)."""
+    digest = hashlib.sha256(f"{installation}\0{name}".encode()).hexdigest()[:8]
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     return f"tinirun-fn-{slug}-{digest}" if slug else f"tinirun-fn-{digest}"
 
 
-def image_tag(name: str, version: int) -> str:
-    return f"{image_repo(name)}:v{version}"
+def image_tag(name: str, version: int, installation: str = "") -> str:
+    return f"{image_repo(name, installation)}:v{version}"
 
 
 def info_of(record: FunctionRecord) -> FunctionInfo:
@@ -208,7 +210,7 @@ class FunctionService:
 
     async def _build(self, record: FunctionRecord, queue: asyncio.Queue[Chunk | None]) -> None:
         language = get_language(record.lang)
-        tag = image_tag(record.name, record.version)
+        tag = image_tag(record.name, record.version, self.labels.get(OWNER, ""))
         status: FunctionStatus = StatusNotBuilt()
         error: ErrorData | None = None
         logs: list[str] = []
