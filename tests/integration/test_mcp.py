@@ -74,6 +74,11 @@ async def check_tools(client: Client, prefix: str) -> None:
     assert "exit code: 3" in text and "from a file" in text and "from stdin" in text
     assert "warn" in text
 
+    argv = await client.call_tool("run_code", {
+        "language": "python", "code": "import sys; print(sys.argv[1:])",
+        "args": ["a b", '"q"', "héllo ✓"]})
+    assert """['a b', '"q"', 'héllo ✓']""" in text_of(argv), text_of(argv)
+
     slow = await client.call_tool("run_code", {"language": "bash", "code": "sleep 30",
                                                "timeout": 5})
     assert "timed out" in text_of(slow)
