@@ -224,7 +224,8 @@ def test_images_list_shows_this_installations_tagged_images(server: Server, tmp_
         lines = mine.stdout.splitlines()
         assert lines[0].split() == ["IMAGE", "KIND", "OF", "SIZE", "CREATED"]
         assert any("tinirun-runtime-python" in line and "runtime" in line for line in lines)
-        assert any("cli-images" in line and "function" in line for line in lines), lines
+        assert any("cli-images" in line and "function" in line for line in lines), (
+            mine.stdout, mine.stderr, (server.data_dir / "installation-id").read_text())
         assert not any("<untagged>" in line for line in lines)
         # Another data directory is another installation: its functions are not ours.
         other = tinirun(None, "images", "list", env={"RUNNER_DATA_DIR": str(tmp_path)})
