@@ -118,7 +118,9 @@ class Service:
                                         env=environ, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL, cwd=root)
         self.url = f"http://127.0.0.1:{self.port}"
-        self.client = httpx.Client(base_url=self.url, headers={"X-Runner-Api-Key": KEY},
+        # NDJSON asked for (SSE is the default stream).
+        self.client = httpx.Client(base_url=self.url, headers={"X-Runner-Api-Key": KEY,
+                                                               "Accept": "application/x-ndjson"},
                                    timeout=600, limits=httpx.Limits(max_connections=64))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -154,9 +154,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Seconds between cleanup passes.", _int_in(1, 86400)),
     Setting("RUNNER_DATA_DIR", "data_dir", _default_data_dir,
             "Directory of the embedded store (default: the user's data dir).", _path),
-    Setting("RUNNER_DEFAULT_STREAM", "default_stream", "ndjson",
-            "Stream format when Accept names none: ndjson, or sse as the original's code does.",
-            _one_of(*STREAM_FORMATS)),
+    Setting("RUNNER_DEFAULT_STREAM", "default_stream", "sse",
+            "Stream format when Accept names neither SSE nor NDJSON: sse, as the original's "
+            "code answers, or ndjson, as its README says.", _one_of(*STREAM_FORMATS)),
     Setting("RUNNER_EXTRA_CA_BUNDLE", "extra_ca_bundle", "",
             "PEM file of extra CA certificates trusted while dependencies install.",
             _existing_file),

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 from tinirun.dependencies import CARGO_VALUE_OPTIONS, CHECKERS, cargo_feature
-from tinirun.errors import InvalidRequestError
+from tinirun.errors import InvalidBodyError, InvalidRequestError
 from tinirun.languages import Language
 from tinirun.models import FileSpec
 
@@ -99,35 +99,35 @@ def validate_files(files: Sequence[FileSpec] | None) -> list[tuple[str, bytes]]:
         where = f"files[{index}].path"
         path = spec.path
         if not path:
-            raise InvalidRequestError(f"{where}: the path is empty")
+            raise InvalidBodyError(f"{where}: the path is empty")
         if len(path) > MAX_FILE_PATH_LENGTH:
-            raise InvalidRequestError(f"{where}: longer than {MAX_FILE_PATH_LENGTH} characters")
+            raise InvalidBodyError(f"{where}: longer than {MAX_FILE_PATH_LENGTH} characters")
         if "\x00" in path:
-            raise InvalidRequestError(f"{where}: contains a NUL character")
+            raise InvalidBodyError(f"{where}: contains a NUL character")
         if "\\" in path:
-            raise InvalidRequestError(f"{where}: {path!r} contains a backslash")
+            raise InvalidBodyError(f"{where}: {path!r} contains a backslash")
         if path.startswith("/"):
-            raise InvalidRequestError(f"{where}: {path!r} must be relative")
+            raise InvalidBodyError(f"{where}: {path!r} must be relative")
         parts = path.split("/")
         if any(part in ("", ".", "..") for part in parts):
-            raise InvalidRequestError(
+            raise InvalidBodyError(
                 f"{where}: {path!r} has an empty, '.' or '..' component"
             )
         for part in parts:
             if len(part.encode()) > MAX_PATH_COMPONENT_BYTES:
-                raise InvalidRequestError(
+                raise InvalidBodyError(
                     f"{where}: the component {part[:20]!r}... is longer than "
                     f"{MAX_PATH_COMPONENT_BYTES} bytes in UTF-8"
                 )
         if PurePosixPath(path).name == "Dockerfile" or parts[0] == "Dockerfile":
-            raise InvalidRequestError(f"{where}: {path!r} is not allowed")
+            raise InvalidBodyError(f"{where}: {path!r} is not allowed")
         if path in seen:
-            raise InvalidRequestError(f"{where}: {path!r} is given twice")
+            raise InvalidBodyError(f"{where}: {path!r} is given twice")
         for i in range(1, len(parts)):
             if "/".join(parts[:i]) in seen:
-                raise InvalidRequestError(f"{where}: {path!r} lies under another file")
+                raise InvalidBodyError(f"{where}: {path!r} lies under another file")
         if any(other.startswith(path + "/") for other in seen):
-            raise InvalidRequestError(f"{where}: another file lies under {path!r}")
+            raise InvalidBodyError(f"{where}: another file lies under {path!r}")
         seen.add(path)
         try:
             content = base64.b64decode(spec.content, validate=True)
@@ -135,7 +135,7 @@ def validate_files(files: Sequence[FileSpec] | None) -> list[tuple[str, bytes]]:
             if base64.b64encode(content).decode() != spec.content:
                 raise ValueError("not canonical")
         except (binascii.Error, ValueError):
-            raise InvalidRequestError(
+            raise InvalidBodyError(
                 f"files[{index}].content: not valid base64 ({path!r})"
             ) from None
         decoded.append((path, content))

@@ -176,7 +176,9 @@ class Stack:
         return self.workdir / f"{self.project}.env"
 
     def client(self, timeout: float = 300) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"X-Runner-Api-Key": self.api_key},
+        # NDJSON asked for: the service streams SSE unless asked otherwise.
+        return httpx.Client(base_url=self.url, headers={"X-Runner-Api-Key": self.api_key,
+                                                        "Accept": "application/x-ndjson"},
                             timeout=timeout)
 
     def write_env_file(self) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 API_KEY = "test-key"
+NDJSON = "application/x-ndjson"
 
 
 def free_port() -> int:
@@ -42,7 +43,10 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def client(self, timeout: float = 300) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers=self.headers, timeout=timeout)
+        """A client that asks for NDJSON (the service's default stream is SSE, as the
+        original's); a request may ask for another type with its own Accept header."""
+        return httpx.Client(base_url=self.url, headers={"Accept": NDJSON, **self.headers},
+                            timeout=timeout)
 
     def start(self, wait: float = 30) -> None:
         if self._log_file is None:

@@ -37,9 +37,12 @@ def test_hello_world_in_every_language(server: Server, lang: str) -> None:
     assert [c["event"] for c in chunks].count("result") == 1
 
 
-def test_lang_defaults_to_javascript(server: Server) -> None:
-    result = result_of(server.run({"code": "console.log(typeof process.versions.node)"}))
-    assert result["stdout"] == "string\n"
+def test_lang_is_required(server: Server) -> None:
+    # As the original: no default language (a body saying "language" never runs as another).
+    with server.client() as client:
+        response = client.post("/api/code/run", json={"code": "console.log(1)"})
+    assert response.status_code == 400
+    assert response.json() == {"message": "lang: Field required"}
 
 
 def test_stdout_arrives_while_the_program_runs(server: Server) -> None:
@@ -72,27 +75,46 @@ def test_sse_on_request(server: Server) -> None:
 
 
 @pytest.mark.parametrize(
-    "accept",
-    [None, "*/*", "application/json", "application/jsonl", "application/json-lines",
-     "application/x-ndjson"],
+    ("accept", "media_type"),
+    [("application/json", "application/jsonl"), ("application/jsonl", "application/jsonl"),
+     ("application/json-lines", "application/json-lines"),
+     ("application/x-ndjson", "application/x-ndjson")],
 )
-def test_ndjson_for_other_accept_values(server: Server, accept: str | None) -> None:
-    headers = {"Accept": accept} if accept else {}
+def test_ndjson_when_asked_under_the_type_asked(server: Server, accept: str,
+                                                 media_type: str) -> None:
     with server.client() as client:
         response = client.post("/api/code/run", json={"code": "echo nd", "lang": "bash"},
-                               headers=headers)
-    assert response.headers["content-type"].startswith("application/x-ndjson")
+                               headers={"Accept": accept})
+    assert response.headers["content-type"] == media_type
     chunks = [json.loads(line) for line in response.text.splitlines()]
     assert result_of(chunks)["stdout"] == "nd\n"
 
 
-def test_default_stream_setting_gives_sse(make) -> None:  # type: ignore[no-untyped-def]
-    srv = make(RUNNER_DEFAULT_STREAM="sse")
+def sse_events(text: str) -> list[dict[str, Any]]:
+    assert all(line.startswith("data: ") for line in text.split("\n\n") if line), text[:200]
+    return [json.loads(line[len("data: "):]) for line in text.split("\n\n") if line]
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json, text/plain, */*"])
+def test_sse_by_default_as_the_originals_code(server: Server, accept: str | None) -> None:
+    with httpx.Client(base_url=server.url, headers=server.headers, timeout=120) as client:
+        if accept is None:
+            del client.headers["accept"]  # no Accept header at all
+        else:
+            client.headers["accept"] = accept
+        response = client.post("/api/code/run", json={"code": "echo x", "lang": "bash"})
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert sse_events(response.text)[-1]["data"]["stdout"] == "x\n"
+
+
+def test_default_stream_setting_gives_ndjson(make) -> None:  # type: ignore[no-untyped-def]
+    srv = make(RUNNER_DEFAULT_STREAM="ndjson")
     srv.start()
     with srv.client() as client:
         response = client.post("/api/code/run", json={"code": "echo x", "lang": "bash"},
                                headers={"Accept": "*/*"})
-    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.headers["content-type"] == "application/jsonl"
+    assert result_of([json.loads(line) for line in response.text.splitlines()])["stdout"] == "x\n"
 
 
 def test_nonzero_exit_and_stderr(server: Server) -> None:

@@ -122,34 +122,56 @@ def test_rust_client_files_and_error_status(server: Server) -> None:
         assert (unauthorized.status_code, unauthorized.text) == (401, "Unauthorized")
 
 
-def test_fetch_client_defaults_to_ndjson_for_any_accept(server: Server) -> None:
-    # openapi-fetch with parseAs "stream": the body as it comes; the demo's body omits
-    # dependencies and states every limit.
-    body = {"code": "console.log('fetch')", "lang": "javascript", "timeout": 60,
-            "mem_limit_mb": 256, "cpu_limit": 0.5}
-    with httpx.Client(timeout=120) as http, http.stream(
-            "POST", f"{base(server)}/code/run", headers=FETCH_HEADERS, json=body) as response:
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("application/x-ndjson")
-        chunks = list(json_lines(response))
-    assert chunks[-1]["data"]["stdout"] == "fetch\n"
-
-
-@pytest.mark.parametrize("accept", ["*/*", "text/event-stream"])
-def test_demo_reads_sse(make, accept: str) -> None:  # type: ignore[no-untyped-def]
-    # The demo relies on the original code's SSE default; RUNNER_DEFAULT_STREAM=sse gives it.
-    srv = make(RUNNER_DEFAULT_STREAM="sse")
-    srv.start()
+@pytest.mark.parametrize("accept", ["*/*", "text/event-stream", None])
+def test_demo_reads_sse_by_default(server: Server, accept: str | None) -> None:
+    # openapi-fetch with parseAs "stream" (fetch sends `*/*`), the demo's body (no
+    # dependencies, every limit) passed through to an event-source parser: the original's
+    # code answers SSE to anything but the NDJSON types.
     body = {"code": "print('demo')", "lang": "python", "timeout": 60, "mem_limit_mb": 256,
             "cpu_limit": 0.5}
-    with httpx.Client(timeout=120) as http, http.stream(
-            "POST", f"{base(srv)}/code/run", headers={**FETCH_HEADERS, "Accept": accept},
-            json=body) as response:
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/event-stream")
-        chunks = list(event_source(response))
+    with httpx.Client(timeout=120) as http:
+        headers = dict(FETCH_HEADERS)
+        if accept is None:
+            del http.headers["accept"]
+            del headers["Accept"]
+        else:
+            headers["Accept"] = accept
+        with http.stream("POST", f"{base(server)}/code/run", headers=headers,
+                         json=body) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            chunks = list(event_source(response))
     assert chunks[0]["event"] == "info"
     assert chunks[-1]["event"] == "result" and chunks[-1]["data"]["stdout"] == "demo\n"
+
+
+def test_jsonl_when_asked_as_the_rust_client(server: Server) -> None:
+    body = rust_run_input("echo rs", "bash")
+    with httpx.Client(timeout=120) as http:
+        response = http.post(f"{base(server)}/code/run", headers=RUST_HEADERS,
+                             content=json.dumps(body))
+    assert response.headers["content-type"] == "application/jsonl"
+    assert [read_chunk(json.loads(line)) for line in response.text.splitlines()][-1][
+        "data"]["stdout"] == "rs\n"
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"timeout": 1}, "timeout"), ({"lang": "cobol"}, "lang"), ({"lang": None}, "lang"),
+    ({"mem_limit_mb": 4096}, "mem_limit_mb"),
+])
+def test_invalid_bodies_are_400_with_a_json_message(server: Server, change: dict[str, Any],
+                                                    field: str) -> None:
+    body = {**rust_run_input("x", "python"), **change}
+    with httpx.Client(timeout=60) as http:
+        response = http.post(f"{base(server)}/code/run", headers=RUST_HEADERS,
+                             content=json.dumps(body))
+        invalid = http.post(f"{base(server)}/code/run", headers=RUST_HEADERS, content=b"{")
+        name = http.post(f"{base(server)}/function", headers=FETCH_HEADERS,
+                         json={"name": "no way", "language": "python"})
+    for answer, named in ((response, field), (invalid, "JSON"), (name, "name")):
+        assert answer.status_code == 400, answer.text
+        assert answer.headers["content-type"] == "application/json"
+        assert named in answer.json()["message"]
 
 
 def test_generated_client_functions_session(server: Server) -> None:
@@ -160,7 +182,7 @@ def test_generated_client_functions_session(server: Server) -> None:
         with http.stream("POST", f"{api}/function", headers=FETCH_HEADERS,
                          json={"name": name, "language": "python"}) as response:
             assert response.status_code == 200
-            build = list(json_lines(response))
+            build = list(event_source(response))
         assert build[-1]["event"] == "info", build[-3:]
 
         items = http.get(f"{api}/function", headers=FETCH_HEADERS)
@@ -202,11 +224,12 @@ def test_generated_client_functions_session(server: Server) -> None:
             streamed = list(json_lines(response))
         assert streamed[-1]["data"]["stdout"] == "abab"
 
-        missing = http.get(f"{api}/function/no-such-fn/info", headers=FETCH_HEADERS)
-        assert missing.status_code == 404
+        for missing_name in ("no-such-fn", "fn1", "a.b"):  # no pattern on names in paths
+            missing = http.get(f"{api}/function/{missing_name}/info", headers=FETCH_HEADERS)
+            assert (missing.status_code, missing.text) == (404, "Not Found")
         exists = http.post(f"{api}/function", headers=FETCH_HEADERS,
                            json={"name": name, "language": "python"})
-        assert exists.status_code == 400
+        assert (exists.status_code, exists.text) == (400, "Function already exists")
         assert http.delete(f"{api}/function/{name}", headers=FETCH_HEADERS).status_code == 204
 
 

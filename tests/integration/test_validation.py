@@ -1,4 +1,6 @@
-"""Bad input is refused with a clear 4xx naming the field, before anything runs."""
+"""Bad input is refused with a clear 4xx naming the field, before anything runs: a body that
+cannot be parsed or breaks the schema with 400 and JSON `{"message": ...}`, as the original;
+a refused dependency with 400 and the text naming it; a name no function has with 404."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.integration.conftest import containers_of, wait_warm
@@ -25,6 +28,16 @@ def bare(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     srv.stop()
 
 
+def message_of(response: httpx.Response) -> str:
+    """The message of a refusal: `message` of a JSON body (then it must be the only key), or
+    the text."""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        body = response.json()
+        assert list(body) == ["message"] and isinstance(body["message"], str), body
+        return str(body["message"])
+    return response.text
+
+
 def post(server: Server, body: Any, raw: bytes | None = None) -> tuple[int, str]:
     with server.client() as client:
         if raw is not None:
@@ -32,7 +45,7 @@ def post(server: Server, body: Any, raw: bytes | None = None) -> tuple[int, str]
                                    headers={"Content-Type": "application/json"})
         else:
             response = client.post("/api/code/run", json=body)
-    return response.status_code, response.text
+    return response.status_code, message_of(response)
 
 
 @pytest.mark.parametrize(
@@ -51,16 +64,16 @@ def post(server: Server, body: Any, raw: bytes | None = None) -> tuple[int, str]
         ({"files": [{"path": "a", "content": "!!!"}]}, 400, "base64"),
         ({"files": [{"path": "a", "content": ""}, {"path": "a/b", "content": ""}]}, 400,
          "under another file"),
-        ({"files": [{"path": f"f{i}", "content": ""} for i in range(51)]}, 422, "files"),
-        ({"timeout": 4}, 422, "timeout"),
-        ({"timeout": 301}, 422, "timeout"),
-        ({"mem_limit_mb": 0}, 422, "mem_limit_mb"),
-        ({"mem_limit_mb": 2049}, 422, "mem_limit_mb"),
-        ({"cpu_limit": 0.05}, 422, "cpu_limit"),
-        ({"cpu_limit": 4.5}, 422, "cpu_limit"),
-        ({"lang": "cobol"}, 422, "lang"),
-        ({"code": 5}, 422, "code"),
-        ({"dependencies": "six"}, 422, "dependencies"),
+        ({"files": [{"path": f"f{i}", "content": ""} for i in range(51)]}, 400, "files"),
+        ({"timeout": 4}, 400, "timeout"),
+        ({"timeout": 301}, 400, "timeout"),
+        ({"mem_limit_mb": 0}, 400, "mem_limit_mb"),
+        ({"mem_limit_mb": 2049}, 400, "mem_limit_mb"),
+        ({"cpu_limit": 0.05}, 400, "cpu_limit"),
+        ({"cpu_limit": 4.5}, 400, "cpu_limit"),
+        ({"lang": "cobol"}, 400, "lang"),
+        ({"code": 5}, 400, "code"),
+        ({"dependencies": "six"}, 400, "dependencies"),
         # Option injection: no entry may reach the package manager as an option.
         ({"dependencies": ["--config=/tmp/x"]}, 400, "options are not allowed"),
         ({"dependencies": ["-r", "requirements.txt"]}, 400, "options are not allowed"),
@@ -101,19 +114,19 @@ def post(server: Server, body: Any, raw: bytes | None = None) -> tuple[int, str]
         ({"files": [{"path": "a", "content": "YWJj="}]}, 400, "base64"),
         ({"files": [{"path": "a", "content": "YW Jj"}]}, 400, "base64"),
         # Wrong types.
-        ({"timeout": "abc"}, 422, "timeout"),
-        ({"timeout": 10.5}, 422, "timeout"),
-        ({"cpu_limit": "lots"}, 422, "cpu_limit"),
-        ({"mem_limit_mb": None}, 422, "mem_limit_mb"),
-        ({"code": None}, 422, "code"),
-        ({"stdin": 5}, 422, "stdin"),
-        ({"files": {"path": "a", "content": ""}}, 422, "files"),
-        ({"files": [{"path": "a"}]}, 422, "files[0].content"),
-        ({"dependencies": [1]}, 422, "dependencies[0]"),
-        ({"lang": "Python"}, 422, "lang"),
-        ({"lang": None}, 422, "lang"),
-        ({"timeout": -1}, 422, "timeout"),
-        ({"mem_limit_mb": 10**30}, 422, "mem_limit_mb"),
+        ({"timeout": "abc"}, 400, "timeout"),
+        ({"timeout": 10.5}, 400, "timeout"),
+        ({"cpu_limit": "lots"}, 400, "cpu_limit"),
+        ({"mem_limit_mb": None}, 400, "mem_limit_mb"),
+        ({"code": None}, 400, "code"),
+        ({"stdin": 5}, 400, "stdin"),
+        ({"files": {"path": "a", "content": ""}}, 400, "files"),
+        ({"files": [{"path": "a"}]}, 400, "files[0].content"),
+        ({"dependencies": [1]}, 400, "dependencies[0]"),
+        ({"lang": "Python"}, 400, "lang"),
+        ({"lang": None}, 400, "lang"),
+        ({"timeout": -1}, 400, "timeout"),
+        ({"mem_limit_mb": 10**30}, 400, "mem_limit_mb"),
     ],
 )
 def test_bad_input(bare: Server, change: dict[str, Any], status: int, needle: str) -> None:
@@ -126,15 +139,15 @@ def test_bad_input(bare: Server, change: dict[str, Any], status: int, needle: st
 @pytest.mark.parametrize(
     ("raw", "status", "needle"),
     [
-        (b"[]", 422, "body"),
-        (b'"code"', 422, "body"),
-        (b"null", 422, "body"),
-        (b'{"code": "echo", "cpu_limit": NaN, "lang": "bash"}', 422, "cpu_limit"),
-        (b'{"code": "echo", "cpu_limit": Infinity, "lang": "bash"}', 422, "cpu_limit"),
+        (b"[]", 400, "body"),
+        (b'"code"', 400, "body"),
+        (b"null", 400, "body"),
+        (b'{"code": "echo", "cpu_limit": NaN, "lang": "bash"}', 400, "cpu_limit"),
+        (b'{"code": "echo", "cpu_limit": Infinity, "lang": "bash"}', 400, "cpu_limit"),
         (b'{"code": "\xff\xfe", "lang": "bash"}', 400, "JSON"),
         (b'{"code": "echo"', 400, "JSON"),
-        (b"", 422, "body: Field required"),
-        (b'{"code": "echo", "code": 5}', 422, "code"),
+        (b"", 400, "body: Field required"),
+        (b'{"code": "echo", "code": 5}', 400, "code"),
     ],
 )
 def test_malformed_bodies(bare: Server, raw: bytes, status: int, needle: str) -> None:
@@ -171,15 +184,11 @@ def test_oversized_body_is_413(make) -> None:  # type: ignore[no-untyped-def]
         ("POST", "/api/function", {"name": "bad name", "language": "python"}, "name"),
         ("POST", "/api/function", {"name": "a" * 51, "language": "python"}, "name"),
         ("POST", "/api/function", {"name": "", "language": "python"}, "name"),
-        ("POST", "/api/function", {"name": "dig1t", "language": "python"}, "name"),
         ("POST", "/api/function", {"name": "ok", "language": "cobol"}, "language"),
         ("POST", "/api/function", {"name": "ok"}, "language"),
-        ("GET", "/api/function/bad.name/info", None, "name"),
-        ("GET", "/api/function/b%00d/detail", None, "name"),
-        ("POST", "/api/function/bad$name", {"code": "x"}, "name"),
         ("POST", "/api/function/okname/run", {"input": "x", "timeout": 1000}, "timeout"),
         ("POST", "/api/function/okname/run/stream", {"input": 5}, "input"),
-        ("DELETE", "/api/function/" + "a" * 51, None, "name"),
+        ("POST", "/api/function/okname/run", {"timeout": 60}, "input: Field required"),
         ("GET", "/api/function?limit=0", None, "limit"),
         ("GET", "/api/function?offset=-1", None, "offset"),
     ],
@@ -188,14 +197,39 @@ def test_bad_function_requests(server: Server, method: str, path: str, body: Any
                                needle: str) -> None:
     with server.client() as client:
         response = client.request(method, path, json=body)
-    assert response.status_code == 422, response.text
-    assert needle in response.text
+    assert response.status_code == 400, response.text
+    assert needle in message_of(response)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/function/fn1/info", None),
+        ("GET", "/api/function/bad.name/info", None),
+        ("GET", "/api/function/b%20d/detail", None),
+        ("POST", "/api/function/bad$name", {"code": "x"}),
+        ("POST", "/api/function/fn1/run", {"input": "x"}),
+        ("POST", "/api/function/fn1/run/stream", {"input": "x"}),
+        ("DELETE", "/api/function/" + "a" * 51, None),
+    ],
+)
+def test_any_unknown_name_is_404(server: Server, method: str, path: str, body: Any) -> None:
+    # The original applies no pattern to names in paths: no such function, 404 `Not Found`.
+    with server.client() as client:
+        response = client.request(method, path, json=body)
+    assert (response.status_code, response.text) == (404, "Not Found")
 
 
 def test_missing_code(server: Server) -> None:
     code, text = post(server, {"lang": "bash"})
-    assert code == 422
+    assert code == 400
     assert "code" in text
+
+
+def test_missing_lang_is_named(server: Server) -> None:
+    # The original requires `lang`; a body without it never runs as some default language.
+    code, text = post(server, {"code": "print(1)", "language": "python"})
+    assert (code, text) == (400, "lang: Field required")
 
 
 def test_invalid_json(server: Server) -> None:
@@ -219,7 +253,7 @@ def test_nothing_started_for_bad_input(server: Server) -> None:
     wait_warm(server, OK["lang"])
     before = set(containers_of(server))
     for bad in ({"dependencies": ["a|b"]}, {"timeout": 1}, {"files": [{"path": "..", "content": ""}]}):
-        assert post(server, {**OK, **bad})[0] in (400, 422)
+        assert post(server, {**OK, **bad})[0] == 400
     assert set(containers_of(server)) == before
 
 
@@ -252,3 +286,16 @@ def test_memory_limit_below_the_engines_minimum_is_raised(server: Server, bare: 
         assert int(last["data"]["stdout"]) == 6 * 1024 * 1024
     else:
         assert last["data"]["oom_killed"] is True
+
+
+def test_schema_errors_are_json_and_dependency_refusals_text(bare: Server) -> None:
+    with bare.client() as client:
+        schema = client.post("/api/code/run", json={**OK, "timeout": 4})
+        dependency = client.post("/api/code/run", json={**OK, "dependencies": ["a b"]})
+    assert schema.status_code == 400 and schema.headers["content-type"] == "application/json"
+    assert schema.json() == {"message": schema.json()["message"]}
+    assert schema.json()["message"].startswith("timeout: ")
+    # The original answers a refused dependency as text, its message naming the entry.
+    assert dependency.status_code == 400
+    assert dependency.headers["content-type"].startswith("text/plain")
+    assert "a b" in dependency.text

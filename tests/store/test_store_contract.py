@@ -15,7 +15,8 @@ import redis.asyncio as aioredis
 
 from tests.conftest import RedisServer
 from tinirun.errors import FunctionExistsError, NotFoundError, StoreUnavailableError
-from tinirun.models import ErrorKind, StatusBuilding, StatusError, StatusNotBuilt, StatusReady
+from tinirun.function_models import StatusBuilding, StatusError, StatusNotBuilt, StatusReady
+from tinirun.models import ErrorKind
 from tinirun.store import RedisStore, SqliteStore, keys, open_store
 from tinirun.store.base import FunctionRecord, Store
 

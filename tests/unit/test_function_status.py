@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tinirun.errors import StoreUnavailableError
-from tinirun.models import FunctionStatus, StatusBuilding, StatusNotBuilt, StatusReady
+from tinirun.function_models import FunctionStatus, StatusBuilding, StatusNotBuilt, StatusReady
 from tinirun.runner import functions as functions_module
 from tinirun.runner.functions import FunctionService
 from tinirun.store import open_store

@@ -17,7 +17,7 @@ from tinirun.api import code, errors, functions, languages, ops
 from tinirun.api.auth import ApiKeyMiddleware, require_api_key
 from tinirun.api.mcp import mount_mcp
 from tinirun.api.middleware import ApiBodyMiddleware
-from tinirun.api.openapi import install_chunk_schema, install_docs
+from tinirun.api.openapi import install_docs, install_original_schema
 from tinirun.config import Config
 from tinirun.playground import create_playground
 from tinirun.service import Services, build_services
@@ -40,7 +40,7 @@ def create_api(config: Config) -> FastAPI:
     api.include_router(functions.router, dependencies=secured, tags=["functions"])
     api.include_router(languages.router, dependencies=secured, tags=["languages"])
     install_docs(api)
-    install_chunk_schema(api)
+    install_original_schema(api)
     errors.install(api)
     return api
 

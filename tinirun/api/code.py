@@ -36,9 +36,12 @@ def _responses() -> dict[int | str, dict[str, Any]]:
     responses[400] = {"model": ErrorData, "description": "Invalid dependency or file (message "
                       "names it); with `stream=false`, also a failed install of the "
                       "dependencies (`build_failed` error data, with the install's log)"}
-    responses[503] = {"model": ErrorData,
+    responses[502] = {"model": ErrorData,
                       "description": "With `stream=false`: the Docker engine failed (`docker` "
                       "error data)"}
+    responses[503] = {"model": ErrorData,
+                      "description": "With `stream=false`: the service is shutting down "
+                      "(`docker` error data)"}
     return responses
 
 
@@ -57,7 +60,7 @@ async def run_code(
     stream: Annotated[bool, Query(
         description="Extension: `false` answers with one JSON object once the run ends — its "
                     "result (200), or the error data (400 for a failed install of the "
-                    "dependencies, 503 for the engine) — instead of a stream.")] = True,
+                    "dependencies, 502 for the engine) — instead of a stream.")] = True,
 ) -> Response:
     """Runs `code` in a fresh container and streams its progress, output and result.
 

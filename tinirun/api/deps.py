@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from tinirun.api.streaming import stream_format
+from tinirun.api.streaming import stream_media_type
 from tinirun.config import Config
 from tinirun.service import Services
 
@@ -28,8 +28,9 @@ def get_services(request: Request) -> Services:
 
 
 def stream_kind(request: Request) -> str:
-    """`sse` or `ndjson`: the stream format this request's Accept header asks for."""
-    return stream_format(request.headers.get("accept"), get_config(request).default_stream)
+    """The media type to stream this request's answer with (SSE or NDJSON), from its Accept
+    header and RUNNER_DEFAULT_STREAM."""
+    return stream_media_type(request.headers.get("accept"), get_config(request).default_stream)
 
 
 ConfigDep = Annotated[Config, Depends(get_config)]

@@ -10,11 +10,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from tinirun.api.auth import UnauthorizedError
 from tinirun.errors import BusyError, Fault, TinirunError
-from tinirun.models import NOT_ENCODABLE
 
 log = logging.getLogger(__name__)
 
@@ -75,20 +74,25 @@ def install(app: FastAPI) -> None:
             headers["Retry-After"] = str(exc.retry_after)
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc)
+        if exc.fault is Fault.INVALID_BODY:
+            return invalid_body(str(exc))
         return PlainTextResponse(str(exc), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        message = validation_message(exc)
-        # Unparsable JSON and text no encoding can hold are bad input, not a schema mismatch.
-        is_syntax = any(e.get("type") in ("json_invalid", NOT_ENCODABLE) for e in exc.errors())
-        return PlainTextResponse(message, status_code=400 if is_syntax else 422)
+        return invalid_body(validation_message(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = str(exc.detail)
         if exc.status_code == 400 and detail == BODY_PARSE_ERROR:
             # FastAPI's words for a body that is not even text (e.g. not UTF-8).
-            detail = "Invalid JSON: the body is not UTF-8 JSON text"
+            return invalid_body("Invalid JSON: the body is not UTF-8 JSON text")
         return PlainTextResponse(detail, status_code=exc.status_code,
                                  headers=getattr(exc, "headers", None))
+
+
+def invalid_body(message: str) -> Response:
+    """A body that cannot be parsed or breaks the schema: 400 with `{"message": ...}`, as the
+    original answers (our message names the field)."""
+    return JSONResponse({"message": message}, status_code=STATUS[Fault.INVALID_BODY])

@@ -9,49 +9,40 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from tinirun.api.streaming import NDJSON, SSE
-from tinirun.models import Chunk
+from tinirun.api.schemas import REF, original_document
+from tinirun.api.streaming import JSONL, SSE
 
-CHUNK_REF = {"$ref": "#/components/schemas/Chunk"}
+CHUNK_REF = {"$ref": REF + "CodeRunnerChunk"}
 
 
 def stream_responses(description: str) -> dict[int | str, dict[str, Any]]:
-    """The 200 response of a streaming route: both media types, each of Chunk items."""
+    """The 200 response of a streaming route: SSE and NDJSON, each of CodeRunnerChunk."""
     return {
         200: {
             "description": description
-            + " NDJSON by default (one Chunk per line); SSE with `Accept: text/event-stream`"
-            " (one `data:` line per Chunk). The last chunk is one `result` or one `error`.",
-            "content": {
-                NDJSON: {"schema": {"type": "string", "description": "One JSON Chunk per line"},
-                         "itemSchema": CHUNK_REF},
-                SSE: {"schema": {"type": "string", "description": "`data: <Chunk>` events"},
-                      "itemSchema": CHUNK_REF},
-            },
+            + " Server-Sent Events by default (one `data:` line per chunk), NDJSON (one chunk "
+            "per line) for `Accept: application/jsonl`, `application/json-lines`, "
+            "`application/x-ndjson` or `application/json`. The last chunk is one `result` or "
+            "one `error`.",
+            "content": {SSE: {"schema": CHUNK_REF}, JSONL: {"schema": CHUNK_REF}},
         },
-        400: {"description": "Invalid dependency or file (message names it)"},
+        400: {"description": "The body cannot be parsed or breaks the schema (JSON "
+                             "`message`), or a dependency is refused (text naming it)",
+              "content": {"text/plain": {"schema": {"type": "string"}}}},
         401: {"description": "Missing or wrong X-Runner-Api-Key"},
-        422: {"description": "The body breaks the schema (message names the field)"},
         429: {"description": "The run queue is full; see Retry-After"},
     }
 
 
-def install_chunk_schema(api: FastAPI) -> None:
-    """Add the Chunk schema (and what it refers to) to the document's components, since the
-    streaming routes refer to it without a response model."""
+def install_original_schema(api: FastAPI) -> None:
+    """Serve the document in the original's shape (see tinirun.api.schemas)."""
     plain = api.openapi
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema:
             return api.openapi_schema
-        document = plain()
-        schema = Chunk.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas = document.setdefault("components", {}).setdefault("schemas", {})
-        for name, definition in schema.pop("$defs", {}).items():
-            schemas.setdefault(name, definition)
-        schemas["Chunk"] = schema
-        api.openapi_schema = document
-        return document
+        api.openapi_schema = original_document(plain())
+        return api.openapi_schema
 
     api.openapi = openapi  # type: ignore[method-assign]
 

@@ -1,4 +1,9 @@
-"""Encoding a stream of chunks for the wire: NDJSON (default) or Server-Sent Events."""
+"""Encoding a stream of chunks for the wire: Server-Sent Events or NDJSON, as asked.
+
+As the original's code: `Accept: text/event-stream` gets SSE; `application/json`,
+`application/jsonl`, `application/json-lines` or `application/x-ndjson` get NDJSON; any other
+Accept (`*/*`, a list, none) gets the default, SSE unless RUNNER_DEFAULT_STREAM=ndjson.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +15,32 @@ from starlette.types import Receive, Scope, Send
 
 from tinirun.models import Chunk
 
-NDJSON = "application/x-ndjson"
 SSE = "text/event-stream"
-# Accept values that the original's clients send for NDJSON.
-NDJSON_TYPES = frozenset(
-    {"application/json", "application/jsonl", "application/json-lines", "application/x-ndjson",
-     "application/ndjson"}
-)
+# The original's NDJSON media type, the one the OpenAPI document declares.
+JSONL = "application/jsonl"
+NDJSON = "application/x-ndjson"
+# Accept values the original answers with NDJSON (ours adds application/ndjson), and the
+# media type each is answered with: the one asked, but JSONL for plain JSON.
+NDJSON_TYPES = {
+    "application/json": JSONL,
+    "application/jsonl": JSONL,
+    "application/json-lines": "application/json-lines",
+    "application/x-ndjson": NDJSON,
+    "application/ndjson": "application/ndjson",
+}
 
 
-def stream_format(accept: str | None, default: str) -> str:
-    """`sse` or `ndjson` for an Accept header; `default` when it names neither."""
-    if accept:
-        types = [part.split(";")[0].strip().lower() for part in accept.split(",")]
-        if SSE in types:
-            return "sse"
-        if any(t in NDJSON_TYPES for t in types):
-            return "ndjson"
-    return default
+def stream_media_type(accept: str | None, default: str) -> str:
+    """The media type to stream with for an Accept header: SSE or an NDJSON type. Like the
+    original's, it reads a header of one media type (parameters aside); anything else gets
+    `default` (`sse` or `ndjson`)."""
+    asked = (accept or "").split(";")[0].strip().lower()
+    if "," not in (accept or ""):
+        if asked == SSE:
+            return SSE
+        if asked in NDJSON_TYPES:
+            return NDJSON_TYPES[asked]
+    return SSE if default == "sse" else JSONL
 
 
 # Characters JSON leaves raw that line splitters (str.splitlines, httpx's iter_lines, JS
@@ -35,20 +48,20 @@ def stream_format(accept: str | None, default: str) -> str:
 _LINE_BREAKS = ("\x85", "\u2028", "\u2029")
 
 
-def encode(chunk: Chunk, fmt: str) -> bytes:
+def encode(chunk: Chunk, sse: bool) -> bytes:
     line = json.dumps(chunk.to_json(), ensure_ascii=False, separators=(",", ":"))
     for char in _LINE_BREAKS:
         if char in line:
             line = line.replace(char, f"\\u{ord(char):04x}")
-    if fmt == "sse":
+    if sse:
         return f"data: {line}\n\n".encode()
     return f"{line}\n".encode()
 
 
-async def _encoded(chunks: AsyncIterator[Chunk], fmt: str) -> AsyncIterator[bytes]:
+async def _encoded(chunks: AsyncIterator[Chunk], sse: bool) -> AsyncIterator[bytes]:
     try:
         async for chunk in chunks:
-            yield encode(chunk, fmt)
+            yield encode(chunk, sse)
     finally:
         close = getattr(chunks, "aclose", None)
         if close is not None:
@@ -69,9 +82,9 @@ class ChunkStreamResponse(StreamingResponse):
                 await close()
 
 
-def chunk_response(chunks: AsyncIterator[Chunk], fmt: str) -> StreamingResponse:
-    """A streaming response of `chunks`; the client hanging up cancels the iterator."""
+def chunk_response(chunks: AsyncIterator[Chunk], media_type: str) -> StreamingResponse:
+    """A streaming response of `chunks` as `media_type` (SSE or an NDJSON type, from
+    `stream_media_type`); the client hanging up cancels the iterator."""
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return ChunkStreamResponse(
-        _encoded(chunks, fmt), media_type=SSE if fmt == "sse" else NDJSON, headers=headers
-    )
+    return ChunkStreamResponse(_encoded(chunks, media_type == SSE), media_type=media_type,
+                               headers=headers)

@@ -26,21 +26,18 @@ from tinirun.errors import (
     NotFoundError,
 )
 from tinirun.failures import error_data
-from tinirun.labels import FUNCTION, OWNER, VERSION, selector
-from tinirun.languages import Language, get_language
-from tinirun.models import (
-    Chunk,
-    ChunkEvent,
-    ErrorData,
+from tinirun.function_models import (
     FunctionDetail,
     FunctionInfo,
     FunctionStatus,
-    RunLimits,
     StatusBuilding,
     StatusNotBuilt,
     StatusReady,
     status_of_error,
 )
+from tinirun.labels import FUNCTION, OWNER, VERSION, selector
+from tinirun.languages import Language, get_language
+from tinirun.models import Chunk, ChunkEvent, ErrorData, RunLimits
 from tinirun.runner import boot
 from tinirun.runner.images import ImageManager, ImageReady
 from tinirun.runner.pool import WarmPool

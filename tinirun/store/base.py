@@ -6,7 +6,7 @@ import builtins
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tinirun.models import FunctionStatus
+from tinirun.function_models import FunctionStatus
 
 
 @dataclass

@@ -16,7 +16,7 @@ from redis.exceptions import InvalidResponse
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tinirun.errors import FunctionExistsError, NotFoundError, StoreUnavailableError
-from tinirun.models import FunctionStatus, dump_status, load_status
+from tinirun.function_models import FunctionStatus, dump_status, load_status
 from tinirun.store import keys
 from tinirun.store.base import FunctionRecord
 

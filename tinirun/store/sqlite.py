@@ -14,7 +14,7 @@ from typing import Any
 import aiosqlite
 
 from tinirun.errors import FunctionExistsError, NotFoundError, StoreUnavailableError
-from tinirun.models import FunctionStatus, dump_status, load_status
+from tinirun.function_models import FunctionStatus, dump_status, load_status
 from tinirun.store.base import FunctionRecord
 
 DB_FILENAME = "functions.sqlite3"

@@ -11,15 +11,16 @@ import type { components, operations } from "./schema.js";
 export type { components, operations, paths } from "./schema.js";
 
 type Schemas = components["schemas"];
-export type Language = Schemas["LanguageName"];
-export type RunRequest = Schemas["RunRequest"];
-export type RunResult = Schemas["RunResult"];
-export type ErrorData = Schemas["ErrorData"];
+// Our names for the document's schemas (which carry the original's names).
+export type Language = Schemas["CodeRunnerLanguage"];
+export type RunRequest = Schemas["CodeRunnerInput"];
+export type RunResult = Schemas["RunFunctionOutput"];
+export type ErrorData = Schemas["CodeRunnerError"];
 export type FunctionInfo = Schemas["FunctionInfo"];
 export type FunctionDetail = Schemas["FunctionDetail"];
-export type FunctionListItem = Schemas["FunctionListItem"];
-export type FunctionRunRequest = Schemas["FunctionRunRequest"];
-export type UpdateFunctionRequest = Schemas["UpdateFunctionRequest"];
+export type FunctionListItem = Schemas["FunctionItem"];
+export type FunctionRunRequest = Schemas["RunFunctionInput"];
+export type UpdateFunctionRequest = Schemas["UpdateFunctionInput"];
 
 /** One chunk of a stream; `event` tells the type of `data`. */
 export type Chunk =
@@ -31,7 +32,7 @@ export type Chunk =
   | { event: "error"; data: ErrorData };
 
 // The typed chunks must stay chunks of the generated schema: this line stops compiling if not.
-const _chunksFitTheSchema: Chunk extends Schemas["Chunk"] ? true : never = true;
+const _chunksFitTheSchema: Chunk extends Schemas["CodeRunnerChunk"] ? true : never = true;
 void _chunksFitTheSchema;
 
 /** Base of every error this client throws. */
@@ -44,7 +45,7 @@ export class TransportError extends TinirunError {
   override name = "TransportError";
 }
 
-/** The service answered with an error status; `message` is its plain-text body. */
+/** The service answered with an error status; `message` is its message (the text, or a JSON body's `message`). */
 export class StatusError extends TinirunError {
   override name = "StatusError";
   constructor(
@@ -97,9 +98,24 @@ export class RunError extends TinirunError {
   }
 }
 
+/** A refusal's message: `message` of a JSON body (a body that breaks the schema), else the text. */
+function messageOf(text: string): string {
+  if (text.startsWith("{")) {
+    try {
+      const body: unknown = JSON.parse(text);
+      if (body && typeof body === "object" && "message" in body && typeof body.message === "string") {
+        return body.message;
+      }
+    } catch {
+      // not JSON: the text is the message
+    }
+  }
+  return text;
+}
+
 /** The error for an answer with an error status. */
 async function errorFor(response: Response): Promise<StatusError> {
-  const message = (await response.text()).trim() || response.statusText;
+  const message = messageOf((await response.text()).trim()) || response.statusText;
   const status = response.status;
   if (status === 401) return new AuthenticationError(status, message);
   if (status === 400 || status === 413 || status === 422) {

@@ -193,25 +193,110 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
-         * Chunk
-         * @description One piece of a stream: `{"event": ..., "data": ...}`.
+         * BuildFailed
+         * @description The image build failed (the dependencies did not install); `logs` is its log.
          */
-        Chunk: {
-            /** Data */
-            data: string | components["schemas"]["RunResult"] | components["schemas"]["ErrorData"];
-            event: components["schemas"]["ChunkEvent"];
+        BuildFailed: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            error: "build_failed";
+            /** Logs */
+            logs: string;
+            /** Message */
+            message: string;
         };
         /**
-         * ChunkEvent
+         * CodeRunnerChunk
+         * @description Chunk of the code runner stream output.
+         */
+        CodeRunnerChunk: components["schemas"]["InfoChunk"] | components["schemas"]["DebugChunk"] | components["schemas"]["StdoutChunk"] | components["schemas"]["StderrChunk"] | components["schemas"]["ErrorChunk"] | components["schemas"]["ResultChunk"];
+        /**
+         * CodeRunnerError
+         * @description Why a run could not start.
+         */
+        CodeRunnerError: components["schemas"]["BuildFailed"] | components["schemas"]["DockerFailed"] | components["schemas"]["FunctionImageNotFound"];
+        /**
+         * CodeRunnerFile
+         * @description A file placed at ./files/<path> for the code to read.
+         */
+        CodeRunnerFile: {
+            /**
+             * Content
+             * @description The file's content, base64.
+             */
+            content: string;
+            /**
+             * Path
+             * @description Relative path under ./files; no `.` or `..` components.
+             */
+            path: string;
+        };
+        /**
+         * CodeRunnerInput
+         * @description Body of POST /api/code/run.
+         */
+        CodeRunnerInput: {
+            /**
+             * Args
+             * @description Extension: arguments after the program (its argv), passed as they are, no shell; at most 100, each at most 4096 characters.
+             */
+            args?: string[] | null;
+            /** Code */
+            code: string;
+            /**
+             * Cpu Limit
+             * @description CPU quota, 1.0 = one core.
+             * @default 0.5
+             */
+            cpu_limit?: number;
+            /** Dependencies */
+            dependencies?: string[] | null;
+            /** Files */
+            files?: components["schemas"]["CodeRunnerFile"][] | null;
+            /** @description Language of the code (required, as the original's). */
+            lang: components["schemas"]["CodeRunnerLanguage"];
+            /**
+             * Mem Limit Mb
+             * @description Memory limit in MiB.
+             * @default 256
+             */
+            mem_limit_mb?: number;
+            /**
+             * Output Globs
+             * @description Extension: which files the program writes are returned in the result (`output_files`): globs relative to the work directory, `**` spanning directories. Default `["out/**"]`: whatever it writes under ./out/.
+             */
+            output_globs?: string[] | null;
+            /**
+             * Stdin
+             * @description Extension: text given to the program on standard input.
+             */
+            stdin?: string | null;
+            /**
+             * Timeout
+             * @description Seconds before the run is killed.
+             * @default 60
+             */
+            timeout?: number;
+            /**
+             * Typecheck
+             * @description Extension: type-check the snippet first (typescript: `tsc --noEmit`, which adds seconds); type errors end the run like compile errors.
+             * @default false
+             */
+            typecheck?: boolean;
+        };
+        /**
+         * CodeRunnerLanguage
          * @enum {string}
          */
-        ChunkEvent: "info" | "debug" | "stdout" | "stderr" | "result" | "error";
+        CodeRunnerLanguage: "bash" | "go" | "javascript" | "python" | "rust" | "typescript";
         /**
-         * CreateFunctionRequest
+         * CreateFunctionInput
          * @description Body of POST /api/function. Without `code` the function starts as its language's
          *     sample; with it, it is built once with that code (an extension of the original's).
          */
-        CreateFunctionRequest: {
+        CreateFunctionInput: {
             /**
              * Code
              * @description Extension: the function's code (default: the language's sample).
@@ -227,12 +312,25 @@ export interface components {
              * @description Extension: what it does.
              */
             description?: string | null;
-            language: components["schemas"]["LanguageName"];
+            language: components["schemas"]["CodeRunnerLanguage"];
             /**
              * Name
              * @description 1 to 50 letters, digits, `_` or `-`.
              */
             name: string;
+        };
+        /**
+         * DebugChunk
+         * @description Build or pull log lines.
+         */
+        DebugChunk: {
+            /** Data */
+            data: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "debug";
         };
         /**
          * DependencyInfo
@@ -285,6 +383,19 @@ export interface components {
             severity: "error" | "warning" | "info";
         };
         /**
+         * DockerFailed
+         * @description The Docker engine failed, the service is stopping, or a fault of ours.
+         */
+        DockerFailed: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            error: "docker";
+            /** Message */
+            message: string;
+        };
+        /**
          * EditorInfo
          * @description Hints for an editor of the language's snippets.
          */
@@ -301,39 +412,17 @@ export interface components {
             mode: string;
         };
         /**
-         * ErrorData
-         * @description Data of an `error` chunk: why a run could not start (made by `tinirun.failures`).
+         * ErrorChunk
+         * @description Why the run could not start: the last chunk.
          */
-        ErrorData: {
-            error: components["schemas"]["ErrorKind"];
-            /** Image Tag */
-            image_tag?: string | null;
-            /** Logs */
-            logs?: string | null;
-            /** Message */
-            message: string;
-        };
-        /**
-         * ErrorKind
-         * @description The kinds of `error` chunk.
-         * @enum {string}
-         */
-        ErrorKind: "build_failed" | "docker" | "function_image_not_found";
-        /**
-         * FileSpec
-         * @description A file placed at ./files/<path> for the code to read.
-         */
-        FileSpec: {
+        ErrorChunk: {
+            /** Data */
+            data: components["schemas"]["BuildFailed"] | components["schemas"]["DockerFailed"] | components["schemas"]["FunctionImageNotFound"];
             /**
-             * Content
-             * @description The file's content, base64.
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
              */
-            content: string;
-            /**
-             * Path
-             * @description Relative path under ./files; no `.` or `..` components.
-             */
-            path: string;
+            event: "error";
         };
         /**
          * FunctionDetail
@@ -342,16 +431,21 @@ export interface components {
         FunctionDetail: {
             /** Code */
             code: string;
-            /** Created At */
+            /**
+             * Created At
+             * Format: date-time
+             */
             created_at: string;
             /** Dependencies */
             dependencies?: string | null;
             /** Description */
             description?: string | null;
-            lang: components["schemas"]["LanguageName"];
-            /** Status */
-            status: components["schemas"]["StatusNotBuilt"] | components["schemas"]["StatusBuilding"] | components["schemas"]["StatusError"] | components["schemas"]["StatusReady"];
-            /** Updated At */
+            lang: components["schemas"]["CodeRunnerLanguage"];
+            status: components["schemas"]["FunctionStatus"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
             updated_at: string;
             /**
              * Version
@@ -370,18 +464,38 @@ export interface components {
             sample: string;
         };
         /**
+         * FunctionImageNotFound
+         * @description The function's image is gone; update the function to rebuild it.
+         */
+        FunctionImageNotFound: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            error: "function_image_not_found";
+            /** Image Tag */
+            image_tag: string;
+            /** Message */
+            message: string;
+        };
+        /**
          * FunctionInfo
          * @description What the service knows of a function, without its code.
          */
         FunctionInfo: {
-            /** Created At */
+            /**
+             * Created At
+             * Format: date-time
+             */
             created_at: string;
             /** Description */
             description?: string | null;
-            lang: components["schemas"]["LanguageName"];
-            /** Status */
-            status: components["schemas"]["StatusNotBuilt"] | components["schemas"]["StatusBuilding"] | components["schemas"]["StatusError"] | components["schemas"]["StatusReady"];
-            /** Updated At */
+            lang: components["schemas"]["CodeRunnerLanguage"];
+            status: components["schemas"]["FunctionStatus"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
             updated_at: string;
             /**
              * Version
@@ -389,41 +503,17 @@ export interface components {
              */
             version: string;
         };
-        /** FunctionListItem */
-        FunctionListItem: {
+        /** FunctionItem */
+        FunctionItem: {
             info: components["schemas"]["FunctionInfo"];
             /** Name */
             name: string;
         };
         /**
-         * FunctionRunRequest
-         * @description Body of POST /api/function/{name}/run and /run/stream.
+         * FunctionStatus
+         * @description Build status of the function.
          */
-        FunctionRunRequest: {
-            /**
-             * Cpu Limit
-             * @description CPU quota, 1.0 = one core.
-             * @default 0.5
-             */
-            cpu_limit?: number;
-            /**
-             * Input
-             * @default
-             */
-            input?: string;
-            /**
-             * Mem Limit Mb
-             * @description Memory limit in MiB.
-             * @default 256
-             */
-            mem_limit_mb?: number;
-            /**
-             * Timeout
-             * @description Seconds before the run is killed.
-             * @default 60
-             */
-            timeout?: number;
-        };
+        FunctionStatus: components["schemas"]["StatusNotBuilt"] | components["schemas"]["StatusBuilding"] | components["schemas"]["StatusFailed"] | components["schemas"]["StatusReady"];
         /**
          * Health
          * @description Whether the service can run code and keep functions.
@@ -452,10 +542,29 @@ export interface components {
              */
             store: "ok" | "unreachable";
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+        /**
+         * InfoChunk
+         * @description Progress of the service.
+         */
+        InfoChunk: {
+            /** Data */
+            data: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "info";
+        };
+        /**
+         * InvalidInput
+         * @description A body that cannot be parsed or breaks the schema (HTTP 400).
+         */
+        InvalidInput: {
+            /**
+             * Message
+             * @description What is wrong, naming the field.
+             */
+            message: string;
         };
         /**
          * LanguageInfo
@@ -501,11 +610,6 @@ export interface components {
             version: string | null;
         };
         /**
-         * LanguageName
-         * @enum {string}
-         */
-        LanguageName: "bash" | "go" | "javascript" | "python" | "rust" | "typescript";
-        /**
          * OutputFile
          * @description A file the program wrote under one of the output globs.
          */
@@ -532,29 +636,33 @@ export interface components {
             size: number;
         };
         /**
-         * RunRequest
-         * @description Body of POST /api/code/run.
+         * ResultChunk
+         * @description How the run ended: the last chunk.
          */
-        RunRequest: {
+        ResultChunk: {
+            data: components["schemas"]["RunFunctionOutput"];
             /**
-             * Args
-             * @description Extension: arguments after the program (its argv), passed as they are, no shell; at most 100, each at most 4096 characters.
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
              */
-            args?: string[] | null;
-            /** Code */
-            code: string;
+            event: "result";
+        };
+        /**
+         * RunFunctionInput
+         * @description Body of POST /api/function/{name}/run and /run/stream.
+         */
+        RunFunctionInput: {
             /**
              * Cpu Limit
              * @description CPU quota, 1.0 = one core.
              * @default 0.5
              */
             cpu_limit?: number;
-            /** Dependencies */
-            dependencies?: string[] | null;
-            /** Files */
-            files?: components["schemas"]["FileSpec"][] | null;
-            /** @default javascript */
-            lang?: components["schemas"]["LanguageName"];
+            /**
+             * Input
+             * @description Input to the function, on its standard input (required).
+             */
+            input: string;
             /**
              * Mem Limit Mb
              * @description Memory limit in MiB.
@@ -562,40 +670,24 @@ export interface components {
              */
             mem_limit_mb?: number;
             /**
-             * Output Globs
-             * @description Extension: which files the program writes are returned in the result (`output_files`): globs relative to the work directory, `**` spanning directories. Default `["out/**"]`: whatever it writes under ./out/.
-             */
-            output_globs?: string[] | null;
-            /**
-             * Stdin
-             * @description Extension: text given to the program on standard input.
-             */
-            stdin?: string | null;
-            /**
              * Timeout
              * @description Seconds before the run is killed.
              * @default 60
              */
             timeout?: number;
-            /**
-             * Typecheck
-             * @description Extension: type-check the snippet first (typescript: `tsc --noEmit`, which adds seconds); type errors end the run like compile errors.
-             * @default false
-             */
-            typecheck?: boolean;
         };
         /**
-         * RunResult
+         * RunFunctionOutput
          * @description How a run ended. The last four fields are extensions of the original's result.
          */
-        RunResult: {
+        RunFunctionOutput: {
             /**
              * Duration Ms
              * @description Extension: wall time of the user's program in milliseconds.
              */
             duration_ms?: number | null;
             /** Exit Code */
-            exit_code: number | null;
+            exit_code?: number | null;
             /**
              * Memory Peak Bytes
              * @description Extension: peak memory of the container in bytes, where the service can read it (the engine on the same host); else null.
@@ -650,21 +742,20 @@ export interface components {
              */
             type: "building";
         };
-        /** StatusError */
-        StatusError: {
-            error: components["schemas"]["ErrorKind"];
-            /** Image Tag */
-            image_tag?: string | null;
-            /** Logs */
-            logs?: string | null;
-            /** Message */
-            message: string;
+        /**
+         * StatusFailed
+         * @description The latest build failed: the error chunk's fields.
+         */
+        StatusFailed: {
+            /** @constant */
+            type: "error";
+        } & (Omit<components["schemas"]["CodeRunnerError"], "error"> & {
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
             type: "error";
-        };
+        });
         /** StatusNotBuilt */
         StatusNotBuilt: {
             /**
@@ -686,29 +777,42 @@ export interface components {
             type: "ready";
         };
         /**
-         * UpdateFunctionRequest
+         * StderrChunk
+         * @description Standard error of the program, as it comes.
+         */
+        StderrChunk: {
+            /** Data */
+            data: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "stderr";
+        };
+        /**
+         * StdoutChunk
+         * @description Standard output of the program, as it comes.
+         */
+        StdoutChunk: {
+            /** Data */
+            data: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "stdout";
+        };
+        /**
+         * UpdateFunctionInput
          * @description Body of POST /api/function/{name}.
          */
-        UpdateFunctionRequest: {
+        UpdateFunctionInput: {
             /** Code */
             code: string;
             /** Dependencies */
             dependencies?: string[] | null;
             /** Description */
             description?: string | null;
-        };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
         };
     };
     responses: never;
@@ -722,7 +826,7 @@ export interface operations {
     run_code: {
         parameters: {
             query?: {
-                /** @description Extension: `false` answers with one JSON object once the run ends — its result (200), or the error data (400 for a failed install of the dependencies, 503 for the engine) — instead of a stream. */
+                /** @description Extension: `false` answers with one JSON object once the run ends — its result (200), or the error data (400 for a failed install of the dependencies, 502 for the engine) — instead of a stream. */
                 stream?: boolean;
             };
             header?: never;
@@ -731,19 +835,19 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RunRequest"];
+                "application/json": components["schemas"]["CodeRunnerInput"];
             };
         };
         responses: {
-            /** @description The run as a stream of chunks; with `stream=false`, its result as one JSON object. NDJSON by default (one Chunk per line); SSE with `Accept: text/event-stream` (one `data:` line per Chunk). The last chunk is one `result` or one `error`. */
+            /** @description The run as a stream of chunks; with `stream=false`, its result as one JSON object. Server-Sent Events by default (one `data:` line per chunk), NDJSON (one chunk per line) for `Accept: application/jsonl`, `application/json-lines`, `application/x-ndjson` or `application/json`. The last chunk is one `result` or one `error`. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RunResult"];
-                    "application/x-ndjson": string;
-                    "text/event-stream": string;
+                    "application/json": components["schemas"]["RunFunctionOutput"];
+                    "application/jsonl": components["schemas"]["CodeRunnerChunk"];
+                    "text/event-stream": components["schemas"]["CodeRunnerChunk"];
                 };
             };
             /** @description Invalid dependency or file (message names it); with `stream=false`, also a failed install of the dependencies (`build_failed` error data, with the install's log) */
@@ -752,18 +856,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorData"];
+                    "application/json": components["schemas"]["InvalidInput"] | components["schemas"]["CodeRunnerError"];
                 };
             };
             /** @description Missing or wrong X-Runner-Api-Key */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description The body breaks the schema (message names the field) */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -777,12 +874,21 @@ export interface operations {
                 content?: never;
             };
             /** @description With `stream=false`: the Docker engine failed (`docker` error data) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeRunnerError"];
+                };
+            };
+            /** @description With `stream=false`: the service is shutting down (`docker` error data) */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorData"];
+                    "application/json": components["schemas"]["CodeRunnerError"];
                 };
             };
         };
@@ -807,16 +913,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FunctionListItem"][];
+                    "application/json": components["schemas"]["FunctionItem"][];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The body cannot be parsed or breaks the schema (the message names the field) */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["InvalidInput"];
                 };
             };
         };
@@ -830,36 +936,32 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateFunctionRequest"];
+                "application/json": components["schemas"]["CreateFunctionInput"];
             };
         };
         responses: {
-            /** @description The build of the function's image. NDJSON by default (one Chunk per line); SSE with `Accept: text/event-stream` (one `data:` line per Chunk). The last chunk is one `result` or one `error`. */
+            /** @description The build of the function's image. Server-Sent Events by default (one `data:` line per chunk), NDJSON (one chunk per line) for `Accept: application/jsonl`, `application/json-lines`, `application/x-ndjson` or `application/json`. The last chunk is one `result` or one `error`. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/x-ndjson": string;
-                    "text/event-stream": string;
+                    "application/jsonl": components["schemas"]["CodeRunnerChunk"];
+                    "text/event-stream": components["schemas"]["CodeRunnerChunk"];
                 };
             };
-            /** @description Invalid dependency or file (message names it) */
+            /** @description The body cannot be parsed or breaks the schema (JSON `message`), or a dependency is refused (text naming it) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                    "text/plain": string;
+                };
             };
             /** @description Missing or wrong X-Runner-Api-Key */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description The body breaks the schema (message names the field) */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -886,26 +988,29 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["UpdateFunctionRequest"];
+                "application/json": components["schemas"]["UpdateFunctionInput"];
             };
         };
         responses: {
-            /** @description The rebuild of the function. NDJSON by default (one Chunk per line); SSE with `Accept: text/event-stream` (one `data:` line per Chunk). The last chunk is one `result` or one `error`. */
+            /** @description The rebuild of the function. Server-Sent Events by default (one `data:` line per chunk), NDJSON (one chunk per line) for `Accept: application/jsonl`, `application/json-lines`, `application/x-ndjson` or `application/json`. The last chunk is one `result` or one `error`. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/x-ndjson": string;
-                    "text/event-stream": string;
+                    "application/jsonl": components["schemas"]["CodeRunnerChunk"];
+                    "text/event-stream": components["schemas"]["CodeRunnerChunk"];
                 };
             };
-            /** @description Invalid dependency or file (message names it) */
+            /** @description The body cannot be parsed or breaks the schema (JSON `message`), or a dependency is refused (text naming it) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                    "text/plain": string;
+                };
             };
             /** @description Missing or wrong X-Runner-Api-Key */
             401: {
@@ -916,13 +1021,6 @@ export interface operations {
             };
             /** @description No such function */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description The body breaks the schema (message names the field) */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -956,21 +1054,21 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The body cannot be parsed or breaks the schema (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
             /** @description No such function */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
             };
         };
     };
@@ -995,21 +1093,21 @@ export interface operations {
                     "application/json": components["schemas"]["FunctionDetail"];
                 };
             };
+            /** @description The body cannot be parsed or breaks the schema (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
             /** @description No such function */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
             };
         };
     };
@@ -1034,21 +1132,21 @@ export interface operations {
                     "application/json": components["schemas"]["FunctionInfo"];
                 };
             };
+            /** @description The body cannot be parsed or breaks the schema (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
             /** @description No such function */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
             };
         };
     };
@@ -1064,7 +1162,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["FunctionRunRequest"];
+                "application/json": components["schemas"]["RunFunctionInput"];
             };
         };
         responses: {
@@ -1074,7 +1172,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RunResult"];
+                    "application/json": components["schemas"]["RunFunctionOutput"];
                 };
             };
             /** @description Function not ready */
@@ -1082,7 +1180,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
             };
             /** @description No such function */
             404: {
@@ -1090,15 +1190,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
             };
         };
     };
@@ -1114,26 +1205,29 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["FunctionRunRequest"];
+                "application/json": components["schemas"]["RunFunctionInput"];
             };
         };
         responses: {
-            /** @description The run as a stream of chunks. NDJSON by default (one Chunk per line); SSE with `Accept: text/event-stream` (one `data:` line per Chunk). The last chunk is one `result` or one `error`. */
+            /** @description The run as a stream of chunks. Server-Sent Events by default (one `data:` line per chunk), NDJSON (one chunk per line) for `Accept: application/jsonl`, `application/json-lines`, `application/x-ndjson` or `application/json`. The last chunk is one `result` or one `error`. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/x-ndjson": string;
-                    "text/event-stream": string;
+                    "application/jsonl": components["schemas"]["CodeRunnerChunk"];
+                    "text/event-stream": components["schemas"]["CodeRunnerChunk"];
                 };
             };
-            /** @description Invalid dependency or file (message names it) */
+            /** @description The body cannot be parsed or breaks the schema (JSON `message`), or a dependency is refused (text naming it) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                    "text/plain": string;
+                };
             };
             /** @description Missing or wrong X-Runner-Api-Key */
             401: {
@@ -1144,13 +1238,6 @@ export interface operations {
             };
             /** @description No such function */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description The body breaks the schema (message names the field) */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -23,8 +23,19 @@ export class ApiError extends Error {
 
 export const LOST = "The connection to the service was lost. Check that it is running, then try again.";
 
+/** A refusal's message: `message` of a JSON body (a body that breaks the schema), else the text. */
+function messageOf(text) {
+  try {
+    const body = JSON.parse(text);
+    if (body && typeof body.message === "string") return body.message;
+  } catch {
+    // plain text
+  }
+  return text;
+}
+
 async function failure(response) {
-  const text = (await response.text().catch(() => "")).trim();
+  const text = messageOf((await response.text().catch(() => "")).trim());
   switch (response.status) {
     case 401:
       return new ApiError("The API key was refused. Paste the service's key (RUNNER_API_KEY) above.", "key", 401);
