@@ -10,6 +10,7 @@ wire models below describe the chunk and the error exactly as `Chunk.to_json` an
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
@@ -31,6 +32,28 @@ RENAMES = {
     "RunResult": "RunFunctionOutput",
     "StatusError": "StatusFailed",
 }
+
+
+# The request bodies' fields of the original; ours beyond them are extensions.
+ORIGINAL_FIELDS = {
+    "CodeRunnerInput": {"code", "lang", "dependencies", "files", "timeout", "mem_limit_mb",
+                        "cpu_limit"},
+    "RunFunctionInput": {"input", "timeout", "mem_limit_mb", "cpu_limit"},
+    "CreateFunctionInput": {"name", "language"},
+    "UpdateFunctionInput": {"code", "description", "dependencies"},
+}
+
+
+def _optional_extensions(schemas: dict[str, Any]) -> None:
+    """A generated client makes a field with a default required (openapi-typescript's
+    default), so a body written for the original would miss our extensions: their default is
+    said in words instead, and the field stays optional."""
+    for name, fields in ORIGINAL_FIELDS.items():
+        for field, prop in schemas.get(name, {}).get("properties", {}).items():
+            if field not in fields and prop.get("default") is not None:
+                default = prop.pop("default")
+                prop["description"] = (f"{prop.get('description', '')} Default: "
+                                       f"{json.dumps(default)}.").strip()
 
 
 class BuildFailed(BaseModel):
@@ -220,6 +243,7 @@ def original_document(document: dict[str, Any]) -> dict[str, Any]:
                                   "description": "Why a run could not start.",
                                   **_renamed(error)}
     schemas["FunctionStatus"] = _status_schema(schemas)
+    _optional_extensions(schemas)
     for name in ("FunctionInfo", "FunctionDetail"):
         schemas[name]["properties"]["status"] = {"$ref": REF + "FunctionStatus"}
     document["paths"] = _renamed(document.get("paths", {}))

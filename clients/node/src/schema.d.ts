@@ -281,8 +281,7 @@ export interface components {
             timeout?: number;
             /**
              * Typecheck
-             * @description Extension: type-check the snippet first (typescript: `tsc --noEmit`, which adds seconds); type errors end the run like compile errors.
-             * @default false
+             * @description Extension: type-check the snippet first (typescript: `tsc --noEmit`, which adds seconds); type errors end the run like compile errors. Default: false.
              */
             typecheck?: boolean;
         };
