@@ -25,6 +25,7 @@ DIRECTORY_MARKERS: dict[str, tuple[str, ...]] = {
     "faults": ("docker", "slow"),
     "deploy": ("docker", "slow"),
     "browser": ("docker", "browser"),
+    "cluster": ("docker", "redis", "slow"),
 }
 TESTS_DIR = Path(__file__).parent
 

@@ -7,6 +7,8 @@ table is checked against it by the tests.
 from __future__ import annotations
 
 import os
+import re
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -107,6 +109,16 @@ def _ranges(raw: str) -> tuple[str, ...]:
     from tinirun.runner.egress import parse_ranges
 
     return parse_ranges(raw)
+
+
+_NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+
+
+def _node_name(raw: str) -> str:
+    value = raw.strip()
+    if not _NODE_NAME.match(value):
+        raise ValueError(f"must be 1 to 63 letters, digits, '.', '_' or '-', got {raw!r}")
+    return value
 
 
 def _path(raw: str) -> Path:
@@ -247,6 +259,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(LANGUAGES_DIR_ENV, "languages_dir", "",
             "Directory of language folders to serve instead of the shipped ones "
             "(docs/languages.md); read once at start.", _optional_dir),
+    Setting("RUNNER_CLUSTER", "cluster", "false",
+            "Join a cluster of nodes sharing RUNNER_REDIS_URL (run queue, heartbeats) and "
+            "RUNNER_REGISTRY (function and dependency images); needs both.", _bool),
+    Setting("RUNNER_REGISTRY", "registry", "",
+            "Image registry of the cluster, host[:port][/path]; images are pushed and pulled "
+            "through the engine, with its TLS and credentials.", _optional_text),
+    Setting("RUNNER_NODE_NAME", "node_name", socket.gethostname,
+            "Name of this node in the cluster (default: the host name).", _node_name),
+    Setting("RUNNER_CLUSTER_NODE_TTL", "node_ttl", "10",
+            "Seconds a node's heartbeat lives: a node silent this long is gone, its started "
+            "runs end with a docker error and its taken ones go back to the queue.",
+            _int_in(3, 120)),
 )
 
 
@@ -309,6 +333,10 @@ class Config:
     build_disk_mb: int = _default("build_disk_mb")
     max_functions: int = _default("max_functions")
     image_max_total_mb: int = _default("image_max_total_mb")
+    cluster: bool = _default("cluster")
+    registry: str | None = _default("registry")
+    node_name: str = _default("node_name")
+    node_ttl: int = _default("node_ttl")
     # RUNNER_IMAGE_<LANG>: an image to use as that language's runtime instead of building ours.
     image_overrides: dict[str, str] = field(default_factory=dict)
 
@@ -333,5 +361,9 @@ class Config:
             if image:
                 overrides[name] = image
         values["image_overrides"] = overrides
+        if values["cluster"] and not (values["redis_url"] and values["registry"]):
+            missing = "RUNNER_REDIS_URL" if not values["redis_url"] else "RUNNER_REGISTRY"
+            raise ConfigError(f"RUNNER_CLUSTER=true needs {missing}: the nodes share the run "
+                              "queue in Redis and their images in the registry")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})

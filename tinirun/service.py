@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tinirun.cluster import Cluster
 from tinirun.config import Config
 from tinirun.engine.container import BuildLimits, Isolation
 from tinirun.engine.docker import Engine
@@ -50,6 +51,7 @@ class Services:
     housekeeper: Housekeeper
     metrics: Metrics
     catalog: LanguageCatalog
+    cluster: Cluster | None = None
     _cleanup: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def start(self) -> None:
@@ -59,6 +61,8 @@ class Services:
             await self.housekeeper.at_start()
             await self.housekeeper.warm_runtimes()
         self._cleanup = asyncio.create_task(self.housekeeper.loop(self.config.cleanup_interval))
+        if self.cluster is not None:
+            self.cluster.start()
 
     async def stop_runs(self) -> None:
         """At the shutdown deadline: runs still going end with a `docker` error, their
@@ -69,6 +73,8 @@ class Services:
 
     async def close(self, grace: float | None = None) -> None:
         """Let builds finish for up to `grace` seconds, then remove what is left."""
+        if self.cluster is not None:
+            await self.cluster.close(grace)  # runs taken from the queue finish first
         if self._cleanup is not None:
             self._cleanup.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -154,6 +160,9 @@ async def build_services(config: Config) -> Services:
     housekeeper = Housekeeper(engine, images, runner, pool, functions, owner,
                               config.dependency_image_max_age, config.image_max_total_mb)
     catalog = LanguageCatalog(all_languages(), engine, images, runner)
+    cluster = None
+    if config.cluster and config.redis_url and config.registry:
+        cluster = Cluster(config, engine, images, runner, pool, gate, functions, metrics)
     return Services(config=config, engine=engine, images=images, pool=pool, runner=runner,
                     gate=gate, store=store, functions=functions, housekeeper=housekeeper,
-                    metrics=metrics, catalog=catalog)
+                    metrics=metrics, catalog=catalog, cluster=cluster)

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from fastapi import Depends, FastAPI
 
 from tinirun import __version__
-from tinirun.api import code, errors, functions, languages, ops
+from tinirun.api import cluster, code, errors, functions, languages, ops
 from tinirun.api.auth import ApiKeyMiddleware, require_api_key
 from tinirun.api.mcp import mount_mcp
 from tinirun.api.middleware import ApiBodyMiddleware
@@ -39,6 +39,7 @@ def create_api(config: Config) -> FastAPI:
     api.include_router(code.router, dependencies=secured, tags=["code"])
     api.include_router(functions.router, dependencies=secured, tags=["functions"])
     api.include_router(languages.router, dependencies=secured, tags=["languages"])
+    api.include_router(cluster.router, dependencies=secured, tags=["cluster"])
     install_docs(api)
     install_original_schema(api)
     errors.install(api)

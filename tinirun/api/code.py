@@ -11,8 +11,8 @@ from tinirun.api.deps import ServicesDep, StreamKind
 from tinirun.api.oneshot import one_shot
 from tinirun.api.openapi import stream_responses
 from tinirun.api.streaming import chunk_response
+from tinirun.cluster import admit
 from tinirun.models import ErrorData, RunRequest, RunResult
-from tinirun.runner.gate import Slot
 
 router = APIRouter()
 
@@ -67,12 +67,14 @@ async def run_code(
     Dependencies are installed once into an image that later runs with the same list reuse.
     """
     prepared = services.runner.prepare(body)
-    services.gate.check()
     if await services.images.needs_build(prepared.language, prepared.dependencies):
         services.images.gate.check()  # 429 now, rather than an error chunk later
-    slot = Slot()  # freed when the run's container ends, however slowly the client reads
-    run = services.gate.stream(services.metrics.observe_run(
-        services.runner.run(prepared, on_exit=slot.free), prepared.language.name, "code"), slot)
+    # The slot is freed when the run's container ends, however slowly the client reads.
+    run = await admit(
+        services.gate, services.cluster,
+        lambda slot: services.metrics.observe_run(
+            services.runner.run(prepared, on_exit=slot.free), prepared.language.name, "code"),
+        lambda cluster: cluster.job("code", body.model_dump(mode="json")))
     if not stream:
         return await one_shot(run, request)
     return chunk_response(run, fmt)

@@ -11,6 +11,7 @@ from starlette.responses import Response, StreamingResponse
 from tinirun.api.deps import ServicesDep, StreamKind
 from tinirun.api.openapi import stream_responses
 from tinirun.api.streaming import chunk_response
+from tinirun.cluster import admit
 from tinirun.errors import EngineError
 from tinirun.failures import error_of
 from tinirun.function_models import (
@@ -23,7 +24,6 @@ from tinirun.function_models import (
 )
 from tinirun.models import Chunk, ChunkEvent, ErrorData, RunLimits, RunResult
 from tinirun.runner.functions import detail_of, info_of
-from tinirun.runner.gate import Slot
 
 router = APIRouter()
 # Both stores take offsets as 64-bit integers; anything near that is no real page anyway.
@@ -41,13 +41,15 @@ async def _admitted_run(
     functions = services.functions
     record, tag = await functions.ready_image(name)
     limits = RunLimits.model_validate(body.model_dump(exclude={"input"}))
-    gate = services.gate
-    gate.check()
-    slot = Slot()  # freed when the run's container ends, however slowly the client reads
-    run = services.metrics.observe_run(
-        functions.run(record, tag, body.input, limits, on_exit=slot.free), record.lang,
-        "function")
-    return gate.stream(run, slot)
+    job = {**body.model_dump(mode="json"), "name": record.name, "lang": record.lang,
+           "version": record.version, "tag": tag}
+    # The slot is freed when the run's container ends, however slowly the client reads.
+    return await admit(
+        services.gate, services.cluster,
+        lambda slot: services.metrics.observe_run(
+            functions.run(record, tag, body.input, limits, on_exit=slot.free), record.lang,
+            "function"),
+        lambda cluster: cluster.job("function", job))
 
 
 @router.post(

@@ -55,6 +55,9 @@ class GracefulServer(uvicorn.Server):
         super().handle_exit(sig, frame)
         if first and self._loop is not None:
             self._loop.call_soon_threadsafe(self._arm)
+            cluster = getattr(getattr(self.app.state, "services", None), "cluster", None)
+            if cluster is not None:
+                self._loop.call_soon_threadsafe(cluster.drain)  # take no more queued runs
 
     def _arm(self) -> None:
         assert self._loop is not None

@@ -55,7 +55,8 @@ class BuildCalls:
 
     async def commit(self, container_id: str, ref: str, config: dict[str, Any]) -> str:
         """Make image `ref` of a container's file system with image `config`; its id."""
-        repo, _, tag = ref.partition(":")
+        # The tag follows the last colon unless that colon is a registry's port.
+        repo, _, tag = ref.rpartition(":") if "/" not in ref.rpartition(":")[2] else (ref, "", "")
         with engine_errors():
             data = await self.docker.containers.container(container_id).commit(
                 repository=repo, tag=tag or "latest", config=config, pause=False,

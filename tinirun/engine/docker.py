@@ -126,6 +126,33 @@ class Engine(BuildCalls):
                 if text and "progress" not in line:
                     yield f"{text} {line.get('id', '')}".strip()
 
+    async def push(self, ref: str) -> AsyncIterator[str]:
+        """Push `ref` to its registry, yielding progress lines."""
+        repo, _, tag = ref.rpartition(":") if "/" not in ref.rpartition(":")[2] else (ref, "", "")
+        with _engine_errors():
+            async for line in self.docker.images.push(repo, tag=tag or None, stream=True):
+                if line.get("error"):
+                    raise EngineError(f"Push of {ref} failed: {line['error']}")
+                text = line.get("status") or ""
+                if text and "progress" not in line:
+                    yield f"{text} {line.get('id', '')}".strip()
+
+    async def in_registry(self, ref: str) -> bool:
+        """Whether `ref`'s registry has it (the engine asks, with its own TLS and credentials);
+        EngineError when the registry or the engine cannot say."""
+        try:
+            with _engine_errors():
+                await asyncio.wait_for(
+                    self.docker._query_json(f"distribution/{ref}/json"), REQUEST_TIMEOUT)
+        except EngineError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, aiodocker.DockerError) and cause.status in (401, 403, 404):
+                return False
+            if isinstance(cause, aiodocker.DockerError) and "manifest unknown" in str(cause):
+                return False
+            raise
+        return True
+
     async def tag(self, source: str, repo: str, tag: str) -> None:
         with _engine_errors():
             await self.docker.images.tag(source, repo, tag=tag)
@@ -133,7 +160,8 @@ class Engine(BuildCalls):
     async def import_image(self, tarball: Any, ref: str, change: str) -> None:
         """Create image `ref` from a root filesystem tarball (bytes or an async iterator of
         bytes), applying one Dockerfile instruction `change` (e.g. ENV PATH=...)."""
-        repo, _, tag = ref.partition(":")
+        # The tag follows the last colon unless that colon is a registry's port.
+        repo, _, tag = ref.rpartition(":") if "/" not in ref.rpartition(":")[2] else (ref, "", "")
         params = {"fromSrc": "-", "repo": repo, "tag": tag or "latest", "changes": change}
         with _engine_errors():
             async with _aiodocker.raw_request(

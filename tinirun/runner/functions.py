@@ -106,10 +106,12 @@ class FunctionService:
 
     def __init__(self, store: Store, engine: Engine, images: ImageManager, runner: Runner,
                  pool: WarmPool, labels: dict[str, str] | None = None,
-                 max_functions: int | None = None) -> None:
+                 max_functions: int | None = None, registry: str | None = None) -> None:
         self.store = store
         self.engine = engine
         self.max_functions = max_functions
+        # In a cluster, function images are named in the shared registry.
+        self.registry = registry
         self.images = images
         self.runner = runner
         self.pool = pool
@@ -208,6 +210,8 @@ class FunctionService:
     async def _build(self, record: FunctionRecord, queue: asyncio.Queue[Chunk | None]) -> None:
         language = get_language(record.lang)
         tag = image_tag(record.name, record.version, self.labels.get(OWNER, ""))
+        if self.registry:
+            tag = f"{self.registry}/{tag}"
         status: FunctionStatus = StatusNotBuilt()
         error: ErrorData | None = None
         logs: list[str] = []
@@ -299,7 +303,14 @@ class FunctionService:
         see `Runner.execute`."""
         language: Language = get_language(record.lang)
         self.images.touch(tag)
-        if await self.engine.image_id(tag) is None:
+        try:
+            if self.images.shared is not None and not await self.engine.image_id(tag):
+                yield Chunk.info("Pulling the function's image from the cluster's registry...")
+            available = await self.images.available(tag)
+        except EngineError as exc:
+            yield Chunk.error(error_data(exc))
+            return
+        if not available:
             await self.pool.forget(tag)  # its waiting containers outlive the tag
             with contextlib.suppress(Exception):
                 await self.store.set_status(record.name, StatusNotBuilt(), version=record.version)
@@ -339,6 +350,8 @@ class FunctionService:
             status = record.status
             if isinstance(status, StatusReady):
                 stale = await self.engine.image_id(status.tag) is None
+                if stale and self.images is not None and self.images.shared is not None:
+                    stale = not await self.images.shared.exists(status.tag)  # a cluster's
             elif isinstance(status, StatusBuilding):
                 stale = (self._building.get(record.name) != record.version
                          and _age(record.updated_at) > STALE_BUILD_SECONDS)

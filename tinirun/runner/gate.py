@@ -48,6 +48,7 @@ class Gate:
         self.running = 0
         self.stopping = False
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._freed = asyncio.Event()
 
     def stop(self) -> None:
         """The service is stopping: runs still going (their containers are being removed) and
@@ -67,6 +68,24 @@ class Gate:
                 retry_after=max(1, self.waiting // max(1, self.slots)),
             )
 
+    def try_take(self) -> bool:
+        """Take a slot if one is free and nobody waits here (the cluster's hook: a node takes
+        queued work only when it has room); hand it to `stream(..., held=True)` or `give_back`."""
+        if self.stopping or self.running >= self.slots or self._waiters:
+            return False
+        self.running += 1
+        return True
+
+    def give_back(self) -> None:
+        """Return a slot taken with `try_take` that ran nothing."""
+        self._release()
+
+    async def wait_free(self, seconds: float) -> None:
+        """Return when a slot may have been freed, or after `seconds`."""
+        self._freed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._freed.wait(), seconds)
+
     def _release(self) -> None:
         while self._waiters:
             waiter = self._waiters.popleft()
@@ -74,15 +93,19 @@ class Gate:
                 waiter.set_result(None)  # the slot passes straight to the next in line
                 return
         self.running -= 1
+        self._freed.set()
 
-    async def stream(self, chunks: AsyncIterator[Chunk],
-                     slot: Slot | None = None) -> AsyncIterator[Chunk]:
+    async def stream(self, chunks: AsyncIterator[Chunk], slot: Slot | None = None,
+                     held: bool = False) -> AsyncIterator[Chunk]:
         """`chunks`, once a slot is free; `info` chunks tell a waiting client its place.
         Callers `check()` first, while they can still answer 429. `slot` is the one the run
-        frees when its container ends (its stream may go on after that)."""
+        frees when its container ends (its stream may go on after that). `held`: the caller
+        already holds a slot (`try_take`), which `slot` gives back."""
         slot = slot or Slot()
         asked = time.monotonic()
-        if self.running < self.slots and not self._waiters:
+        if held:
+            slot.hold(self._release)
+        elif self.running < self.slots and not self._waiters:
             self.running += 1
             slot.hold(self._release)
         else:

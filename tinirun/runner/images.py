@@ -17,9 +17,10 @@ import shutil
 import tarfile
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from tinirun.engine.container import PATH, BuildLimits, Isolation
 from tinirun.engine.docker import Engine
@@ -86,6 +87,25 @@ class ImageReady:
 ImageProgress = Chunk | ImageReady
 
 
+class SharedImages(Protocol):
+    """Images shared by the nodes of a cluster (tinirun.cluster.images): built once on one
+    node, pushed, pulled by the others."""
+
+    def once(self, tag: str, build: Callable[[], AsyncIterator[ImageProgress]]
+             ) -> AsyncIterator[ImageProgress]:
+        """`tag` pulled if another node built it, else built here (one node at a time) and
+        pushed."""
+        ...
+
+    async def fetch(self, tag: str) -> bool:
+        """Pull `tag` if it is not here; False when the registry has none either."""
+        ...
+
+    async def exists(self, tag: str) -> bool:
+        """Whether `tag` is here or in the registry."""
+        ...
+
+
 def _digest(*parts: str) -> str:
     h = hashlib.sha256()
     for part in parts:
@@ -148,6 +168,20 @@ class ImageManager:
         self._locks: dict[str, asyncio.Lock] = {}
         # When each dependency image was last used (epoch seconds), for cleanup by age.
         self._used: dict[str, float] = {}
+        # Set when the service is a node of a cluster.
+        self.shared: SharedImages | None = None
+
+    async def available(self, tag: str) -> bool:
+        """Whether `tag` can run here: present, or pulled from the cluster's registry."""
+        if await self.engine.image_id(tag):
+            return True
+        return self.shared is not None and await self.shared.fetch(tag)
+
+    async def exists(self, tag: str) -> bool:
+        """Whether `tag` is here, or (in a cluster) in the registry."""
+        if await self.engine.image_id(tag):
+            return True
+        return self.shared is not None and await self.shared.exists(tag)
 
     def last_used(self, tag: str) -> float:
         return self._used.get(tag, 0.0)
@@ -298,17 +332,26 @@ class ImageManager:
             if await self.engine.image_id(tag):
                 yield ImageReady(tag)
                 return
-            yield Chunk.info(f"Installing dependencies: {' '.join(dependencies)}")
-            with self.metrics.build("dependencies"), _said_by(language.dependency_manager):
-                async for item in self._build(
-                    base=runtime, tag=tag, what="Installing dependencies",
-                    steps=install_script(language, dependencies), language=language,
-                    labels={KIND: Kind.DEPENDENCIES, LANG: language.name},
-                    files={}, install=True, output=language.install_prefix or None,
-                    links=language.install_links,
-                ):
-                    yield item
-            yield ImageReady(tag)
+            build = self._dependency_build(runtime, tag, language, dependencies)
+            if self.shared is not None:
+                build = self.shared.once(tag, lambda: self._dependency_build(
+                    runtime, tag, language, dependencies))
+            async for item in build:
+                yield item
+
+    async def _dependency_build(self, runtime: str, tag: str, language: Language,
+                                dependencies: Sequence[str]) -> AsyncIterator[ImageProgress]:
+        yield Chunk.info(f"Installing dependencies: {' '.join(dependencies)}")
+        with self.metrics.build("dependencies"), _said_by(language.dependency_manager):
+            async for item in self._build(
+                base=runtime, tag=tag, what="Installing dependencies",
+                steps=install_script(language, dependencies), language=language,
+                labels={KIND: Kind.DEPENDENCIES, LANG: language.name},
+                files={}, install=True, output=language.install_prefix or None,
+                links=language.install_links,
+            ):
+                yield item
+        yield ImageReady(tag)
 
     async def build_function(
         self, language: Language, tag: str, code: str, dependencies: Sequence[str],
@@ -330,17 +373,22 @@ class ImageManager:
         }
         for name, content in spec.files.items():
             files[f"app/{name}"] = content
-        yield Chunk.info("Building the function's image (code and wrapper)...")
-        yield Chunk.debug(f"image {tag}")
-        steps = f"cd /app && ( {spec.build or ':'} ) && chmod -R a+rX /app"
-        with self.metrics.build("function"), _said_by(None):
-            async for item in self._build(
-                base=base, tag=tag, what="Building the function", steps=steps,
-                language=language, labels={KIND: Kind.FUNCTION, **labels}, files=files,
-                install=False, output="/app", working_dir="/app",
-            ):
-                yield item
-        yield ImageReady(tag)
+
+        async def build() -> AsyncIterator[ImageProgress]:
+            yield Chunk.info("Building the function's image (code and wrapper)...")
+            yield Chunk.debug(f"image {tag}")
+            steps = f"cd /app && ( {spec.build or ':'} ) && chmod -R a+rX /app"
+            with self.metrics.build("function"), _said_by(None):
+                async for item in self._build(
+                    base=base, tag=tag, what="Building the function", steps=steps,
+                    language=language, labels={KIND: Kind.FUNCTION, **labels}, files=files,
+                    install=False, output="/app", working_dir="/app",
+                ):
+                    yield item
+            yield ImageReady(tag)
+
+        async for item in build() if self.shared is None else self.shared.once(tag, build):
+            yield item
 
     # --- builds -------------------------------------------------------------------------------
 

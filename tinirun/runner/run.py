@@ -41,6 +41,9 @@ from tinirun.validation import validate_dependencies, validate_files
 
 BOOT_COMMAND = boot.SHELL_BOOT
 STDIN_FILE = boot.STDIN_FILE
+# The info chunk said just before the program's container starts (a cluster node marks the
+# run started there: from then on it is never run again elsewhere).
+STARTING = "Starting container..."
 
 
 @dataclass(frozen=True)
@@ -218,7 +221,7 @@ class Runner:
         output, then its result with the files matching `output_globs` (or a `docker`
         error). `on_exit` is called the moment the container has ended, even if the output
         is still on its way to a slow client (the gate frees the run's slot)."""
-        yield Chunk.info("Starting container...")
+        yield Chunk.info(STARTING)
         try:
             attached, how = await self._container(image, env, limits, command)
         except EngineError as exc:
