@@ -24,8 +24,9 @@ from tinirun.cluster.wire import Job
 from tinirun.config import Config
 from tinirun.engine.docker import Engine
 from tinirun.errors import TinirunError
+from tinirun.function_models import FunctionRunRequest, StatusReady
 from tinirun.metrics import Metrics
-from tinirun.models import Chunk, FunctionRunRequest, RunLimits, RunRequest, StatusReady
+from tinirun.models import Chunk, RunLimits, RunRequest
 from tinirun.runner.functions import FunctionService
 from tinirun.runner.gate import Gate, Slot
 from tinirun.runner.images import ImageManager
