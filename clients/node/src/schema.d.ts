@@ -4,6 +4,28 @@
  */
 
 export interface paths {
+    "/cluster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Nodes of the cluster and its queue
+         * @description Every live node (slots, runs in flight, warm containers, engine, last heartbeat) and
+         *     the cluster queue (length, oldest wait). A lone service (RUNNER_CLUSTER unset) lists
+         *     itself; 503 when the cluster's Redis cannot be reached.
+         */
+        get: operations["get_cluster"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/code/run": {
         parameters: {
             query?: never;
@@ -822,6 +844,28 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    get_cluster: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
     run_code: {
         parameters: {
             query?: {
