@@ -40,6 +40,15 @@ console.log(fs.readdirSync('/proc/self/fd').sort(), fs.readdirSync('/tmp').sort(
 console.log(fs.readdirSync('.').sort(), fs.readdirSync('.tinirun').sort());
 console.log(JSON.stringify(Object.entries(process.env).sort()));
 """
+TS_INTROSPECT = r"""
+import fs from 'fs';
+const n: number = 1;
+console.log(process.argv, process.execArgv, import.meta.url, n);
+console.log(JSON.stringify(fs.readFileSync(0, 'utf8')), fs.fstatSync(0).isFile());
+console.log(fs.readdirSync('/proc/self/fd').sort(), fs.readdirSync('/tmp').sort());
+console.log(fs.readdirSync('.').sort(), fs.readdirSync('.tinirun').sort());
+console.log(JSON.stringify(Object.entries(process.env).sort()));
+"""
 PROGRAMS: list[tuple[str, str, str]] = [
     ("python", "introspection", PY_INTROSPECT),
     ("python", "uncaught exception", "def f():\n    raise ValueError('boom')\nf()\n"),
@@ -62,6 +71,15 @@ PROGRAMS: list[tuple[str, str, str]] = [
     ("javascript", "stdin stream", "process.stdin.on('data', (d) => process.stdout.write("
      "String(d).toUpperCase()));\n"),
     ("javascript", "unhandled rejection", "Promise.reject(new Error('later'));\n"),
+    ("typescript", "introspection", TS_INTROSPECT),
+    ("typescript", "uncaught error (source-mapped)",
+     "function f(x: number): never {\n  throw new Error('boom ' + x);\n}\nf(1);\n"),
+    ("typescript", "compile error", "const a: number = 1;\nconsole.log(a\n"),
+    ("typescript", "exit code", "console.log('x');\nprocess.exit(3);\n"),
+    ("typescript", "top-level await",
+     "import { join } from 'path';\nawait Promise.resolve();\nconsole.log(join('a', 'b'));\n"),
+    ("typescript", "stdin stream", "process.stdin.on('data', (d: Buffer) => "
+     "process.stdout.write(String(d).toUpperCase()));\n"),
 ]
 
 
@@ -114,6 +132,7 @@ def test_each_language_folder_says_whether_it_has_a_launcher() -> None:
         assert ("\n[launcher]\n" in toml) is (language.launcher is not None), language.name
         assert "launcher" in toml, f"{language.name}'s folder does not say"
     assert {n for n, lang in all_languages().items() if lang.launcher} >= {"python",
-                                                                           "javascript"}
+                                                                           "javascript",
+                                                                           "typescript"}
 
 

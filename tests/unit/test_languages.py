@@ -110,3 +110,27 @@ def test_the_type_check_runs_before_the_compile_only_when_asked() -> None:
     assert checked.index("tsc --noEmit") < checked.index("esbuild ")
     assert run_script(get_language("python"), typecheck=True) == \
         run_script(get_language("python"))
+
+
+def test_a_launcher_that_compiles_gets_the_compile_step_in_the_payload() -> None:
+    import dataclasses
+    import io
+    import tarfile
+
+    from tinirun.runner import boot
+
+    typescript = get_language("typescript")
+    assert typescript.launcher is not None and typescript.launcher.compiles
+    assert boot.launcher_boot(typescript, typescript.run) is not None
+    checked = boot.prepare_script(typescript, typecheck=True)
+    assert checked.index("tsc --noEmit") < checked.index("esbuild ")
+    assert "--enable-source-maps" not in checked  # the program is not run by it
+    assert boot.prepare_script(get_language("javascript")) == ""
+    with tarfile.open(fileobj=io.BytesIO(boot.pack({}, "", 1, None,
+                                                   prepare="x").data)) as tar:
+        assert tar.extractfile(boot.PREPARE_FILE).read() == b"x"  # type: ignore[union-attr]
+    # A launcher that does not run the compile step is not used for a language that compiles.
+    plain = typescript.launcher.model_copy(update={"compiles": False})
+    spec = typescript.spec.model_copy(update={"launcher": plain})
+    assert boot.launcher_boot(dataclasses.replace(typescript, spec=spec),
+                              typescript.run) is None

@@ -160,6 +160,9 @@ class LauncherSpec(_Strict):
     prelude: str = Field(description="Shell lines of the boot command: put $l (the launcher's "
                          "text) where the interpreter loads it first; may rewrite \"$@\" (the "
                          "run command).")
+    compiles: bool = Field(default=False, description="The launcher runs the payload's "
+                           "compile step (.tinirun/prepare.sh) before the program, so a "
+                           "language that compiles first can have it.")
 
 
 class LanguageSpec(_Strict):

@@ -8,6 +8,10 @@ one of two boot commands:
 - a launcher boot (languages whose folder has `[launcher]`): the interpreter is started at
   once with a small launcher that waits for the payload on fd 3, unpacks it and runs the
   program in that same, never-used process. The start-up moves off the run's critical path.
+  A language that compiles (or type-checks) first can have one when its launcher says
+  `compiles = true`: the launcher then runs the payload's `.tinirun/prepare.sh` (the same
+  compile lines the shell boot's script runs) after unpacking and, if that fails, exits with
+  its status before the program is loaded.
 
 Both end the same way: when the program has exited, the boot shell kills what the program left
 running, then writes the trailer: an end marker on stdout, and on stderr the end marker, the
@@ -31,6 +35,7 @@ SCRIPT = ".tinirun/run.sh"
 STDIN_FILE = ".tinirun/stdin"
 TIMEOUT_FILE = ".tinirun/timeout"
 ARGS_FILE = ".tinirun/args"
+PREPARE_FILE = ".tinirun/prepare.sh"
 NONCE_FILE = ".tinirun/nonce"
 OUTPUTS_FILE = ".tinirun/outputs"
 # The in-container timeout is a second line of defence (it holds even if the service dies);
@@ -64,22 +69,43 @@ def run_script(language: Language, args: Sequence[str] = (), command: str | None
     them: each is quoted) and standard input from `.tinirun/stdin` (empty when the request has
     none)."""
     lines = ["#!/bin/sh"]
-    if command is None and typecheck and language.spec.typecheck:
-        lines.append(f"( {language.spec.typecheck} ) || exit $?")
-    if command is None and language.compile:
-        lines.append(f"( {language.compile} ) || exit $?")
+    if command is None:
+        lines.extend(prepare_lines(language, typecheck))
     quoted = "".join(" " + shlex.quote(a) for a in args)
     lines.append(f"exec {command or language.run}{quoted} < {STDIN_FILE}")
     return "\n".join(lines) + "\n"
 
 
+def prepare_lines(language: Language, typecheck: bool = False) -> list[str]:
+    """The shell lines that type-check (when asked and the language can) and compile the
+    snippet, each ending the script with its status when it fails; none for a language that
+    neither compiles nor is asked to type-check."""
+    lines: list[str] = []
+    if typecheck and language.spec.typecheck:
+        lines.append(f"( {language.spec.typecheck} ) || exit $?")
+    if language.compile:
+        lines.append(f"( {language.compile} ) || exit $?")
+    return lines
+
+
+def prepare_script(language: Language, typecheck: bool = False) -> str:
+    """`.tinirun/prepare.sh` of a one-off run, which a launcher that compiles runs before the
+    program: the compile lines of `run_script`; empty when there are none."""
+    lines = prepare_lines(language, typecheck)
+    return "\n".join(["#!/bin/sh", *lines]) + "\n" if lines else ""
+
+
 def pack(entries: Mapping[str, bytes], script: str, timeout: int, stdin: str | None,
-         args: Sequence[str] = (), output_roots: Sequence[str] = ()) -> Payload:
+         args: Sequence[str] = (), output_roots: Sequence[str] = (),
+         prepare: str = "") -> Payload:
     """A tar of `entries` plus the run script, its time limit, standard input, arguments, the
-    roots under which output files are collected, and the trailer's nonce."""
+    roots under which output files are collected, the trailer's nonce, and the compile step
+    for launchers (`prepare`, when not empty)."""
     nonce = secrets.token_hex(8)
     files = dict(entries)
     files[SCRIPT] = script.encode()
+    if prepare:
+        files[PREPARE_FILE] = prepare.encode()
     files[TIMEOUT_FILE] = f"{timeout + INNER_TIMEOUT_SLACK}\n".encode()
     files[STDIN_FILE] = (stdin or "").encode()
     # For launchers (the shell boot has them in its script): NUL-terminated.
@@ -165,10 +191,13 @@ c=$?
 
 def launcher_boot(language: Language, command: str) -> list[str] | None:
     """The boot command that pre-starts `command` (the language's run command, or its
-    function wrapper's) with the language's launcher; None when the language has none or
-    compiles first."""
+    function wrapper's) with the language's launcher; None when the language has none, or
+    compiles (or type-checks) first and its launcher does not run the compile step."""
     launcher = language.launcher
-    if launcher is None or (command == language.run and language.compile):
+    if launcher is None:
+        return None
+    prepares = bool(language.compile or language.spec.typecheck)
+    if command == language.run and prepares and not launcher.compiles:
         return None
     script = _LAUNCH_HEAD + launcher.prelude.rstrip("\n") + "\n" + _LAUNCH_TAIL
     return ["/bin/sh", "-c", script, "sh", language.read(launcher.program),

@@ -103,7 +103,8 @@ def payload(prepared: PreparedRun) -> Payload:
     return boot.pack(entries, boot.run_script(language, prepared.args,
                                               typecheck=prepared.typecheck),
                      prepared.limits.timeout, prepared.stdin, prepared.args,
-                     boot.output_roots(prepared.output_globs))
+                     boot.output_roots(prepared.output_globs),
+                     boot.prepare_script(language, prepared.typecheck))
 
 
 def pack(entries: Mapping[str, bytes], script: str, timeout: int, stdin: str | None) -> bytes:

@@ -1,10 +1,12 @@
-// The launcher of a pre-started Node (see tinirun/runner/boot.py). The warm container runs
-// `node --require <this file> main.js` (the language's run command with this preload) before
-// main.js exists; Node runs preloads before it resolves and loads the entry point. This one
-// removes its own traces (the file, its --require in process.execArgv, its require.cache
-// entry), waits for the payload on fd 3, unpacks it (the program's files, and .tinirun/stdin
-// in place, which is already fd 0), tells the boot shell the time limit, appends the run's
-// arguments to process.argv and returns: Node then loads main.js as it always does (module
+// The launcher of a pre-started Node (see tinirun/runner/boot.py), javascript's and
+// typescript's. The warm container runs `node --require <this file> main.js` (the language's
+// run command with this preload) before main.js exists; Node runs preloads before it resolves
+// and loads the entry point. This one removes its own traces (the file, its --require in
+// process.execArgv, its require.cache entry), waits for the payload on fd 3, unpacks it (the
+// program's files, and .tinirun/stdin in place, which is already fd 0), tells the boot shell
+// the time limit, runs the compile step if the payload has one (.tinirun/prepare.sh: esbuild
+// writes the entry point), appends the run's arguments to process.argv and returns: Node then
+// loads main.js as it always does (module
 // detection, require.main, import.meta, stack traces, exit codes), in a process that has run
 // nothing else.
 'use strict';
@@ -65,6 +67,13 @@
   }
   fs.writeSync(go, fs.readFileSync('.tinirun/timeout', 'utf8').trim() + '\n');
   fs.closeSync(go);
+  // A language that compiles first (typescript): its compile step, as the shell boot's run
+  // script has it; a failure ends the run with its status, before the program is loaded.
+  if (fs.existsSync('.tinirun/prepare.sh')) {
+    const step = require('child_process').spawnSync('/bin/sh', ['.tinirun/prepare.sh'],
+      { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (step.status !== 0) process.exit(step.status ?? 125);
+  }
   const args = fs.readFileSync('.tinirun/args').toString('utf8').split('\0').slice(0, -1);
   process.argv.push(...args);
 })();
