@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import pytest
 
@@ -64,6 +64,21 @@ async def test_leaving_the_queue_frees_the_place() -> None:
     assert await running == ["a"]
     assert gate.running == 0
 
+
+
+async def test_a_client_that_hangs_up_while_queued_leaves_the_line_at_once() -> None:
+    gate = Gate(slots=1, queue_size=5)
+    release = asyncio.Event()
+    running = asyncio.create_task(collect(gate.stream(job(release, "a"))))
+    await async_wait_until(lambda: gate.running == 1, "the first run in its slot")
+    waiting = gate.stream(job(release, "b"))
+    assert isinstance(waiting, AsyncGenerator)
+    assert (await waiting.__anext__()).data == "Waiting in queue: position 1"
+    await waiting.aclose()  # the response ends between two chunks: the client hung up
+    assert gate.waiting == 0
+    release.set()
+    assert await running == ["a"]
+    assert gate.running == 0
 
 async def test_stop_ends_running_and_waiting_runs_with_an_error() -> None:
     gate = Gate(slots=1, queue_size=5)

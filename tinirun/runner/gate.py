@@ -7,7 +7,7 @@ import asyncio
 import collections
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 from tinirun.errors import BusyError, ServiceStoppingError
 from tinirun.failures import error_data
@@ -38,6 +38,57 @@ class Slot:
             self._give_back()
 
 
+class _Stopped(Exception):
+    """The service began to stop while a run waited in line."""
+
+
+class _Line:
+    """Those waiting for a slot, first come first served; a freed slot passes straight to the
+    next in line, so nobody can overtake the queue between a release and a wake-up."""
+
+    def __init__(self) -> None:
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def __len__(self) -> int:
+        return len(self._waiters)
+
+    def hand_on(self) -> bool:
+        """Give a freed slot to the next in line; False when nobody waits for it."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return True
+        return False
+
+    async def wait(self, what: str, release: Callable[[], None],
+                   stopping: Callable[[], bool] = lambda: False) -> AsyncGenerator[Chunk, None]:
+        """Yield `info` chunks with the place in line until a slot is handed on (then return,
+        holding it). Leaving while queued gives up the place, or hands on (`release`) a slot
+        already given; `_Stopped` when `stopping()` turns true first."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            last = 0
+            while not waiter.done():
+                if stopping():
+                    raise _Stopped
+                place = self._waiters.index(waiter) + 1
+                if place != last:
+                    yield Chunk.info(f"{what}: position {place}")
+                    last = place
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(waiter), POSITION_INTERVAL)
+        except BaseException:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            if waiter.done() and not waiter.cancelled():
+                release()
+            else:
+                waiter.cancel()
+            raise
+
+
 class Gate:
     """Admission control shared by every kind of run."""
 
@@ -47,7 +98,7 @@ class Gate:
         self.metrics = metrics or Metrics()
         self.running = 0
         self.stopping = False
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._line = _Line()
         self._freed = asyncio.Event()
 
     def stop(self) -> None:
@@ -57,7 +108,7 @@ class Gate:
 
     @property
     def waiting(self) -> int:
-        return len(self._waiters)
+        return len(self._line)
 
     def check(self) -> None:
         """Refuse at once when no slot is free and the queue is full."""
@@ -71,7 +122,7 @@ class Gate:
     def try_take(self) -> bool:
         """Take a slot if one is free and nobody waits here (the cluster's hook: a node takes
         queued work only when it has room); hand it to `stream(..., held=True)` or `give_back`."""
-        if self.stopping or self.running >= self.slots or self._waiters:
+        if self.stopping or self.running >= self.slots or self.waiting:
             return False
         self.running += 1
         return True
@@ -87,13 +138,9 @@ class Gate:
             await asyncio.wait_for(self._freed.wait(), seconds)
 
     def _release(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)  # the slot passes straight to the next in line
-                return
-        self.running -= 1
-        self._freed.set()
+        if not self._line.hand_on():
+            self.running -= 1
+            self._freed.set()
 
     async def stream(self, chunks: AsyncIterator[Chunk], slot: Slot | None = None,
                      held: bool = False) -> AsyncIterator[Chunk]:
@@ -105,36 +152,21 @@ class Gate:
         asked = time.monotonic()
         if held:
             slot.hold(self._release)
-        elif self.running < self.slots and not self._waiters:
+        elif self.running < self.slots and not self.waiting:
             self.running += 1
             slot.hold(self._release)
         else:
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
             try:
-                last = 0
-                while not waiter.done():
-                    if self.stopping:
-                        self._waiters.remove(waiter)
-                        waiter.cancel()
-                        await _aclose(chunks)
-                        yield _stopped()
-                        return
-                    place = self._waiters.index(waiter) + 1
-                    if place != last:
-                        yield Chunk.info(f"Waiting in queue: position {place}")
-                        last = place
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(asyncio.shield(waiter), POSITION_INTERVAL)
-            except BaseException:
-                # Hung up while queued: leave the queue, or hand on a slot already given.
-                if waiter in self._waiters:
-                    self._waiters.remove(waiter)
-                if waiter.done() and not waiter.cancelled():
-                    self._release()
-                else:
-                    waiter.cancel()
-                raise
+                # aclosing: a client that hangs up while queued closes this generator at the
+                # yield below, and the line's own generator must leave the line at once too.
+                places = self._line.wait("Waiting in queue", self._release, lambda: self.stopping)
+                async with contextlib.aclosing(places):
+                    async for info in places:
+                        yield info
+            except _Stopped:
+                await _aclose(chunks)
+                yield _stopped()
+                return
             slot.hold(self._release)
         self.metrics.record_queue_wait(time.monotonic() - asked)
         try:
@@ -169,11 +201,11 @@ class BuildGate:
         self.slots = slots
         self.queue_size = queue_size
         self.running = 0
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._line = _Line()
 
     @property
     def waiting(self) -> int:
-        return len(self._waiters)
+        return len(self._line)
 
     def check(self) -> None:
         if self.running >= self.slots and self.waiting >= self.queue_size:
@@ -183,35 +215,16 @@ class BuildGate:
             )
 
     def release(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        self.running -= 1
+        if not self._line.hand_on():
+            self.running -= 1
 
-    async def wait(self) -> AsyncIterator[Chunk]:
+    async def wait(self) -> AsyncGenerator[Chunk, None]:
         """Yield `info` chunks with the place in line until a slot is held (then return);
         the caller must `release()` it. Leaving while queued gives up the place."""
-        if self.running < self.slots and not self._waiters:
+        if self.running < self.slots and not self.waiting:
             self.running += 1
             return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            last = 0
-            while not waiter.done():
-                place = self._waiters.index(waiter) + 1
-                if place != last:
-                    yield Chunk.info(f"Waiting for a build slot: position {place}")
-                    last = place
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(waiter), POSITION_INTERVAL)
-        except BaseException:
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
-            if waiter.done() and not waiter.cancelled():
-                self.release()
-            else:
-                waiter.cancel()
-            raise
+        places = self._line.wait("Waiting for a build slot", self.release)
+        async with contextlib.aclosing(places):
+            async for info in places:
+                yield info

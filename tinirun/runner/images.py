@@ -441,8 +441,10 @@ class ImageManager:
     ) -> AsyncIterator[ImageProgress]:
         """One confined build, once a build slot is free."""
         self.gate.check()
-        async for chunk in self.gate.wait():
-            yield chunk
+        waiting = self.gate.wait()
+        async with contextlib.aclosing(waiting):  # a hang-up while queued leaves the line
+            async for chunk in waiting:
+                yield chunk
         try:
             files = dict(files)
             exports: dict[str, str] = {}
