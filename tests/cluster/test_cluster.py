@@ -104,6 +104,9 @@ def test_the_queue_its_figures_and_429_when_full(nodes: NodeFactory) -> None:
                 stream.chunks
         places = sorted(int(s.infos()[-1].rsplit(" ", 1)[1]) for s in queued)
         assert places == [1, 2, 3, 4]
+        # Each node's figures are those of its last heartbeat: wait for the one after the holds.
+        assert wait_until(lambda: [n["running"] for n in cluster(n1)["nodes"]] == [1, 1]), \
+            cluster(n1)
         figures = cluster(n1)
         assert figures["queue"]["oldest_wait_s"] is not None
         assert figures["queue"]["oldest_wait_s"] >= 0
