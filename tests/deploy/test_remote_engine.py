@@ -132,7 +132,8 @@ def test_hello_world_through_the_remote_engine(remote: RemoteSetup) -> None:
     body = {"lang": "python", "code": "import sys\nprint('over TLS', sys.stdin.read())",
             "stdin": "with input"}
     response = httpx.post(f"{remote.url}/api/code/run", json=body, timeout=300,
-                          headers={"X-Runner-Api-Key": remote.api_key})
+                          headers={"X-Runner-Api-Key": remote.api_key,
+                                   "Accept": "application/x-ndjson"})
     assert response.status_code == 200, response.text
     result = result_of(chunks_of(response.text))
     assert result["stdout"] == "over TLS with input\n", result

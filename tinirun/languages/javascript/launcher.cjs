@@ -18,8 +18,21 @@
   if (at >= 0 && process.execArgv[at + 1] === __filename) process.execArgv.splice(at, 2);
   delete require.cache[__filename];
   const go = fs.openSync('/tmp/.tinirun-go', 'w');
+  // Read up to the archive's end block (as tar does), not to the end of input: over a TLS
+  // connection to the engine the service cannot half-close the container's stdin.
   const chunks = [];
   const buffer = Buffer.alloc(1 << 20);
+  let data = Buffer.alloc(0);
+  let scan = 0;
+  const ended = () => {
+    while (scan + 512 <= data.length && !data.subarray(scan, scan + 512).every((b) => b === 0)) {
+      const raw = data.subarray(scan + 124, scan + 136);
+      const nul = raw.indexOf(0);
+      const size = parseInt((nul >= 0 ? raw.subarray(0, nul) : raw).toString().trim() || '0', 8);
+      scan += 512 + Math.ceil(size / 512) * 512;
+    }
+    return scan + 512 <= data.length;
+  };
   for (;;) {
     let n;
     try {
@@ -31,9 +44,10 @@
     }
     if (n === 0) break;
     chunks.push(Buffer.from(buffer.subarray(0, n)));
+    data = Buffer.concat(chunks);
+    if (ended()) break;
   }
   fs.closeSync(3);
-  const data = Buffer.concat(chunks);
   let offset = 0;
   let longName = null;
   const field = (header, start, end) => {

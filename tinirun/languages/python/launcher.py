@@ -24,14 +24,21 @@ def _launch(sitedir: str) -> None:
         path = os.path.dirname(path)
     while sitedir in sys.path:
         sys.path.remove(sitedir)
-    chunks = []
+    # Read up to the archive's end block (as tar does), not to the end of input: over a TLS
+    # connection to the engine the service cannot half-close the container's stdin.
+    data = b""
+    scan = 0
     while True:
         chunk = os.read(3, 1 << 20)
         if not chunk:
             break
-        chunks.append(chunk)
+        data += chunk
+        while scan + 512 <= len(data) and data[scan:scan + 512].strip(b"\0"):
+            size = int(data[scan + 124:scan + 136].split(b"\0", 1)[0].strip() or b"0", 8)
+            scan += 512 + (size + 511) // 512 * 512
+        if scan + 512 <= len(data):
+            break
     os.close(3)
-    data = b"".join(chunks)
     offset = 0
     long_name: bytes | None = None
     while offset + 512 <= len(data):
