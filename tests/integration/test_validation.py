@@ -239,7 +239,7 @@ def test_invalid_json(server: Server) -> None:
 
 
 def test_rust_features_are_allowed(server: Server) -> None:
-    """`--features` passes validation for rust (the build itself needs crates.io)."""
+    """`--features` passes validation for rust (the build itself needs the crate registry)."""
     with server.client() as client, client.stream(
         "POST", "/api/code/run",
         json={"code": "fn main() {}", "lang": "rust",

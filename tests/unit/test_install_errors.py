@@ -29,7 +29,7 @@ APT = OURS + ("Reading package lists...\nBuilding dependency tree...\n"
 GO = OURS + ("go: downloading example.com/m v1.0.0\n"
              "go: module example.com/nosuch: reading https://proxy.example/@v/list: 404 Not "
              "Found\n") + THE_COMMAND
-CARGO = OURS + ("    Updating crates.io index\n"
+CARGO = OURS + ("    Updating `index.example` index\n"
                 "warning: spurious network error (1 tries remaining): [6] Could not resolve\n"
                 "error: download of config.json failed\n\nCaused by:\n"
                 "  failed to download from `https://index.example/config.json`\n\n"
