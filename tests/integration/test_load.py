@@ -8,8 +8,9 @@ import subprocess
 import threading
 from typing import Any
 
-from tests.integration.conftest import container_of_run, wait_gone, wait_warm
+from tests.integration.conftest import container_of_run, wait_gone, wait_warm, warm_containers
 from tests.integration.server import Server, iter_chunks, result_of
+from tests.wait import wait_until
 
 SLEEP = {"code": "import time\nprint('go', flush=True)\ntime.sleep(4)", "lang": "python",
          "timeout": 30}
@@ -87,8 +88,10 @@ def test_pool_off_uses_fresh_containers(make) -> None:  # type: ignore[no-untype
 
 
 def test_warm_containers_are_isolated_like_fresh_ones(server: Server) -> None:
-    server.run({"code": "echo x", "lang": "bash"})
-    out = wait_warm(server, "bash")
+    used = container_of_run(server.run({"code": "echo x", "lang": "bash"}))
+    # The run's own container is on its way out after the result: wait for a warm one.
+    out = wait_until(lambda: [c for c in warm_containers(server, "bash") if c != used],
+                     "a warm bash container")
     info = json.loads(subprocess.run(["docker", "inspect", out[0]], capture_output=True,
                                      check=True).stdout)[0]
     assert info["HostConfig"]["NetworkMode"] == "none"
