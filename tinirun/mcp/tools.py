@@ -143,15 +143,7 @@ def build_server(connect: ClientFactory) -> MCPServer:
             stream = client.run_code_stream(
                 code, language, dependencies=dependencies, files=attached, timeout=timeout,
                 mem_limit_mb=mem_limit_mb, cpu_limit=cpu_limit, stdin=stdin, args=args)
-            outcome = Outcome()
-            step = 0
-            async with stream:
-                async for chunk in stream:
-                    outcome.see(chunk)
-                    if isinstance(chunk, InfoChunk):
-                        step += 1
-                        await _progress(ctx, step, chunk.data)
-            result = outcome.result()
+            result = (await _follow(stream, ctx)).result()
         return CallToolResult(content=result_content(result))
 
     @server.tool(annotations=readonly)
@@ -243,7 +235,8 @@ def build_server(connect: ClientFactory) -> MCPServer:
     return server
 
 
-async def _built(stream: Any, ctx: Context | None) -> str:
+async def _follow(stream: Any, ctx: Context | None) -> Outcome:
+    """Read a run's or a build's stream to its end, its `info` chunks sent as progress."""
     outcome = Outcome()
     step = 0
     async with stream:
@@ -252,7 +245,11 @@ async def _built(stream: Any, ctx: Context | None) -> str:
             if isinstance(chunk, InfoChunk):
                 step += 1
                 await _progress(ctx, step, chunk.data)
-    return str(outcome.built())
+    return outcome
+
+
+async def _built(stream: Any, ctx: Context | None) -> str:
+    return str((await _follow(stream, ctx)).built())
 
 
 def _language_text(language: LanguageInfo) -> str:
