@@ -26,10 +26,10 @@ from tinirun_client import (
     StderrChunk,
     StdoutChunk,
     _exceptions,
-    _models,
+    _json,
     _request,
 )
-from tinirun_client._models import parse_chunk
+from tinirun_client._chunks import parse_chunk
 
 import tinirun.client
 
@@ -147,7 +147,7 @@ def test_the_client_loads_no_server_module_and_no_pydantic() -> None:
     code = """if True:
         import sys, tinirun_client as c
         c.Client("http://127.0.0.1:9", "k").close()
-        c.parse_chunk_checked = [type(c._models.parse_chunk(line)).__name__ for line in sys.argv[1:]]
+        c.parse_chunk_checked = [type(c._chunks.parse_chunk(line)).__name__ for line in sys.argv[1:]]
         loaded = [m for m in sys.modules if m.split(".")[0] in ("tinirun", "pydantic")
                   or m.startswith("pydantic")]
         print(sorted(loaded), len(c.parse_chunk_checked))
@@ -179,7 +179,7 @@ def test_a_language_the_client_never_heard_of_is_no_trouble() -> None:
         "type": "error", "error": "a_new_kind", "message": "m"}})
     assert (detail.code, detail.dependencies, detail.status.error) == ("x", None, "a_new_kind")
     with pytest.raises(ProtocolError):
-        _models.parse_json(client_package.FunctionInfo.from_json, b'{"lang": 1}')
+        _json.parse_json(client_package.FunctionInfo.from_json, b'{"lang": 1}')
 
 
 def test_output_files_are_bytes() -> None:
@@ -208,7 +208,7 @@ def test_args_and_output_globs_are_sent() -> None:
 
 
 def test_languages_are_read() -> None:
-    (lang,) = _models.parse_json(_models.list_of(client_package.LanguageInfo.from_json), rb"""[
+    (lang,) = _json.parse_json(_json.list_of(client_package.LanguageInfo.from_json), rb"""[
         {"name": "go", "version": "go1.25", "extension": "go", "source": "main.go",
          "compiled": true, "dependencies": {"manager": "go get", "syntax": "module@version"},
          "example": "package main", "diagnostics": [{"pattern": "^(?P<line>\\d+)"}]}]""")

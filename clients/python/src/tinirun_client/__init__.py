@@ -11,6 +11,21 @@ server and is installed on its own (the `tinirun-client` distribution).
 """
 
 from tinirun_client._async import AsyncChunkStream, AsyncClient
+from tinirun_client._chunks import (
+    AnyChunk,
+    Chunk,
+    ChunkEvent,
+    DebugChunk,
+    ErrorChunk,
+    ErrorData,
+    ErrorKind,
+    InfoChunk,
+    OutputFile,
+    ResultChunk,
+    RunResult,
+    StderrChunk,
+    StdoutChunk,
+)
 from tinirun_client._exceptions import (
     AuthenticationError,
     BusyError,
@@ -23,28 +38,13 @@ from tinirun_client._exceptions import (
     StatusError,
     TransportError,
 )
-from tinirun_client._models import (
-    AnyChunk,
-    Chunk,
-    ChunkEvent,
-    DebugChunk,
-    Dependencies,
-    Diagnostic,
-    ErrorChunk,
-    ErrorData,
-    ErrorKind,
+from tinirun_client._functions import (
     FunctionDetail,
     FunctionInfo,
     FunctionListItem,
     FunctionStatus,
-    InfoChunk,
-    LanguageInfo,
-    OutputFile,
-    ResultChunk,
-    RunResult,
-    StderrChunk,
-    StdoutChunk,
 )
+from tinirun_client._languages import Dependencies, Diagnostic, LanguageInfo
 from tinirun_client._sync import ChunkStream, Client
 from tinirun_client._version import __version__ as __version__
 

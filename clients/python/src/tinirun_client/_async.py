@@ -10,18 +10,11 @@ from typing import Any
 import httpx
 
 from tinirun_client import _request as rq
+from tinirun_client._chunks import AnyChunk, RunResult, parse_chunk
 from tinirun_client._exceptions import ProtocolError, error_for, transport_error
-from tinirun_client._models import (
-    AnyChunk,
-    FunctionDetail,
-    FunctionInfo,
-    FunctionListItem,
-    LanguageInfo,
-    RunResult,
-    list_of,
-    parse_chunk,
-    parse_json,
-)
+from tinirun_client._functions import FunctionDetail, FunctionInfo, FunctionListItem
+from tinirun_client._json import list_of, parse_json
+from tinirun_client._languages import LanguageInfo
 
 _ITEMS = list_of(FunctionListItem.from_json)
 _LANGUAGES = list_of(LanguageInfo.from_json)

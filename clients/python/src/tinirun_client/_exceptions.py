@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 if TYPE_CHECKING:
-    from tinirun_client._models import ErrorData
+    from tinirun_client._chunks import ErrorData
 
 
 class ClientError(Exception):

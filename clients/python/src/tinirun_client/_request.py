@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
+from tinirun_client._chunks import AnyChunk, ErrorChunk, InfoChunk, ResultChunk, RunResult
 from tinirun_client._exceptions import ProtocolError, RunError
-from tinirun_client._models import AnyChunk, ErrorChunk, InfoChunk, ResultChunk, RunResult
 from tinirun_client._version import __version__
 
 URL_ENV = "TINIRUN_URL"
