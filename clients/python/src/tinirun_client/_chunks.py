@@ -138,35 +138,34 @@ class Chunk:
 
 
 @dataclass(frozen=True)
-class InfoChunk(Chunk):
+class _TextChunk(Chunk):
+    """A chunk whose data is text; the four kinds differ only in their event."""
+
+    data: str
+
+
+class InfoChunk(_TextChunk):
     """Progress of the service: image checks and builds, queue place, container start."""
 
     event: ClassVar[ChunkEvent] = ChunkEvent.INFO
-    data: str
 
 
-@dataclass(frozen=True)
-class DebugChunk(Chunk):
+class DebugChunk(_TextChunk):
     """A line of an image build's log, or a detail of the service's own."""
 
     event: ClassVar[ChunkEvent] = ChunkEvent.DEBUG
-    data: str
 
 
-@dataclass(frozen=True)
-class StdoutChunk(Chunk):
+class StdoutChunk(_TextChunk):
     """Output of the program, as it is produced."""
 
     event: ClassVar[ChunkEvent] = ChunkEvent.STDOUT
-    data: str
 
 
-@dataclass(frozen=True)
-class StderrChunk(Chunk):
+class StderrChunk(_TextChunk):
     """Error output of the program, as it is produced."""
 
     event: ClassVar[ChunkEvent] = ChunkEvent.STDERR
-    data: str
 
 
 @dataclass(frozen=True)
