@@ -1,13 +1,15 @@
-"""The CLI's pure parts: where --out writes a file, and which URL is this machine's."""
+"""The CLI's pure parts: where --out writes a file, which URL is this machine's, and tables."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 from tinirun_client import OutputFile, RunResult
 
 from tinirun.cli._doctor import is_local
+from tinirun.cli._output import Style, print_table
 from tinirun.cli._run import output_path, write_output_files
 
 
@@ -45,3 +47,15 @@ def test_output_files_are_written(tmp_path: Path, capsys: pytest.CaptureFixture[
 ])
 def test_which_urls_are_this_machine(url: str, local: bool) -> None:
     assert is_local(url) is local
+
+
+def test_tables_align_the_text_and_not_the_colour(capsys: pytest.CaptureFixture[str]) -> None:
+    style = Style(io.StringIO())
+    style.color = True
+    print_table(("NAME", "STATUS", "V"), [("a", "ready", "1"), ("longer", "x", "")], style,
+                paint={1: lambda text: f"<{text}>"})
+    assert capsys.readouterr().out.splitlines() == [
+        "\x1b[2mNAME    STATUS  V\x1b[0m",
+        "a       <ready>   1",  # painted: widths count "ready" alone
+        "longer  <x>",
+    ]

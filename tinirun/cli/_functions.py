@@ -12,7 +12,6 @@ from tinirun_client import (
     ClientError,
     DebugChunk,
     ErrorChunk,
-    FunctionInfo,
     InfoChunk,
     RunError,
 )
@@ -28,6 +27,7 @@ from tinirun.cli._output import (
     add_verbosity,
     client_of,
     examples,
+    print_table,
     read_source,
     report,
 )
@@ -126,8 +126,7 @@ def add_code_options(parser: argparse.ArgumentParser) -> None:
                         help="what it does; default: keep the current one")
 
 
-def _status(info: FunctionInfo, style: Style) -> str:
-    kind = info.status.type
+def _status(kind: str, style: Style) -> str:
     if kind == "ready":
         return style.green(kind)
     if kind == "error":
@@ -148,17 +147,10 @@ def list_command(args: argparse.Namespace) -> int:
         print("no functions yet (create one: tinirun fn create NAME FILE)", file=sys.stderr)
         return EXIT_OK
     style = Style(sys.stdout)
-    rows = [("NAME", "LANG", "STATUS", "VERSION", "UPDATED")]
-    rows += [(i.name, i.info.lang, i.info.status.type, str(i.info.version),
-              i.info.updated_at[:19].replace("T", " ")) for i in items]
-    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
-    for n, row in enumerate(rows):
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
-        if n == 0:
-            cells = [style.dim(cell) for cell in cells]
-        else:
-            cells[2] = _status(items[n - 1].info, style) + " " * (widths[2] - len(row[2]))
-        print("  ".join(cells).rstrip())
+    rows = [(i.name, i.info.lang, i.info.status.type, str(i.info.version),
+             i.info.updated_at[:19].replace("T", " ")) for i in items]
+    print_table(("NAME", "LANG", "STATUS", "VERSION", "UPDATED"), rows, style,
+                paint={2: lambda kind: _status(kind, style)})
     return EXIT_OK
 
 
@@ -178,7 +170,7 @@ def show_command(args: argparse.Namespace) -> int:
     status = detail.status
     fields = [
         ("name", args.name), ("language", detail.lang),
-        ("status", _status(detail, style)), ("version", str(detail.version)),
+        ("status", _status(status.type, style)), ("version", str(detail.version)),
         ("description", detail.description or "-"), ("dependencies", detail.dependencies or "-"),
         ("created", detail.created_at), ("updated", detail.updated_at),
     ]

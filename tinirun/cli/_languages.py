@@ -9,7 +9,15 @@ import sys
 
 from tinirun_client import ClientError
 
-from tinirun.cli._output import EXIT_OK, Style, add_connection, client_of, examples, report
+from tinirun.cli._output import (
+    EXIT_OK,
+    Style,
+    add_connection,
+    client_of,
+    examples,
+    print_table,
+    report,
+)
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,13 +42,8 @@ def languages_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([language.to_json() for language in languages], indent=2))
         return EXIT_OK
-    style = Style(sys.stdout)
-    rows = [("NAME", "VERSION", "FILE", "COMPILED", "DEPENDENCIES")]
-    rows += [(lang.name, lang.version or "(image not built)", f".{lang.extension}",
-              "yes" if lang.compiled else "no", lang.dependencies.manager or "-")
-             for lang in languages]
-    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
-    for n, row in enumerate(rows):
-        line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        print(style.dim(line) if n == 0 else line)
+    rows = [(lang.name, lang.version or "(image not built)", f".{lang.extension}",
+             "yes" if lang.compiled else "no", lang.dependencies.manager or "-")
+            for lang in languages]
+    print_table(("NAME", "VERSION", "FILE", "COMPILED", "DEPENDENCIES"), rows, Style(sys.stdout))
     return EXIT_OK

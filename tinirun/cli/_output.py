@@ -7,6 +7,7 @@ import argparse
 import os
 import shutil
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from typing import TextIO
 
 from tinirun_client import (
@@ -186,6 +187,22 @@ def read_source(path: str) -> str:
             return source.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence[str]], style: Style,
+                paint: Mapping[int, Callable[[str], str]] | None = None) -> None:
+    """The header (dim) and the rows on stdout, in columns two spaces apart. `paint` colours
+    the cells of a column (by index) from their text; widths count the text alone."""
+    widths = [max(len(row[c]) for row in (header, *rows)) for c in range(len(header))]
+
+    def line(row: Sequence[str], colours: Mapping[int, Callable[[str], str]]) -> str:
+        cells = (colours.get(c, str)(cell) + " " * (width - len(cell))
+                 for c, (cell, width) in enumerate(zip(row, widths, strict=True)))
+        return "  ".join(cells).rstrip()
+
+    print(style.dim(line(header, {})))
+    for row in rows:
+        print(line(row, paint or {}))
 
 
 def examples(*lines: str) -> str:

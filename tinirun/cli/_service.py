@@ -10,7 +10,15 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from tinirun.cli._output import EXIT_OK, EXIT_SERVICE, EXIT_USAGE, Style, error, examples
+from tinirun.cli._output import (
+    EXIT_OK,
+    EXIT_SERVICE,
+    EXIT_USAGE,
+    Style,
+    error,
+    examples,
+    print_table,
+)
 from tinirun.config import Config, ConfigError
 from tinirun.languages import all_languages
 
@@ -164,7 +172,7 @@ async def list_images(everything: bool = False) -> int:
     images = ImageManager(engine, config.base_image, config.image_overrides)
     runtime_tags = {images.runtime_tag(language) for language in all_languages().values()}
     owner = _installation(config)
-    rows = [("IMAGE", "KIND", "OF", "SIZE", "CREATED")]
+    rows: list[tuple[str, ...]] = []
     hidden = 0
     for image in sorted(found, key=lambda i: (i.get("RepoTags") or ["~"])[0]):
         labels = image.get("Labels") or {}
@@ -180,10 +188,7 @@ async def list_images(everything: bool = False) -> int:
                   _size(int(image.get("Size", 0))), created.strftime("%Y-%m-%d %H:%M"))
                  for tag in shown]
     style = Style(sys.stdout)
-    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
-    for n, row in enumerate(rows):
-        line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        print(style.dim(line) if n == 0 else line)
+    print_table(("IMAGE", "KIND", "OF", "SIZE", "CREATED"), rows, style)
     if hidden:
         print(style.dim(f"({hidden} more: untagged, older or other installations' images; "
                         "--all lists them)"), file=sys.stderr)
