@@ -50,9 +50,10 @@ REDIS_URL_ENV = "TINIRUN_TEST_REDIS_URL"
 
 
 class RedisServer:
-    """A throwaway redis-server process on a fixed port, which tests may stop and restart."""
+    """A throwaway redis-server process on a fixed port (a free one by default), which tests
+    may stop and restart; `with RedisServer() as server:` starts it and stops it after."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             # Fail, not skip: a missing server must not pass as a green Redis suite.
@@ -62,8 +63,8 @@ class RedisServer:
                 pytrace=False,
             )
         self.binary = binary
-        self.port = port
-        self.url = f"redis://127.0.0.1:{port}/0"
+        self.port = free_port() if port is None else port
+        self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -93,16 +94,19 @@ class RedisServer:
             self.process.wait()
             self.process = None
 
+    def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
 
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
     """A server of the test's own, for tests that stop and restart it."""
-    server = RedisServer(free_port())
-    server.start()
-    try:
+    with RedisServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -112,12 +116,8 @@ def redis_url() -> Iterator[str]:
     if url:
         yield url
         return
-    server = RedisServer(free_port())
-    server.start()
-    try:
+    with RedisServer() as server:
         yield server.url
-    finally:
-        server.stop()
 
 
 def _engine_up() -> bool:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.fabric import Fabric, make_fabric
-from tests.conftest import RedisServer, free_port
+from tests.conftest import RedisServer
 from tests.integration.server import Server, make_server
 from tinirun.languages import get_language
 from tinirun.runner.images import ImageManager
@@ -32,12 +32,8 @@ def fabric(engine_ready: None) -> Iterator[Fabric]:
 
 @pytest.fixture(scope="module")
 def cluster_redis() -> Iterator[RedisServer]:
-    server = RedisServer(free_port())
-    server.start()
-    try:
+    with RedisServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
