@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Literal
 
 import certifi
 import pytest
@@ -15,16 +17,64 @@ from tests.conftest import free_port
 from tests.integration.server import API_KEY, Server
 
 
-def tinirun(server: Server | None, *args: str, stdin: str | None = None,
-            env: dict[str, str] | None = None, timeout: float = 180
-            ) -> subprocess.CompletedProcess[str]:
-    """Run the command with the service's URL and key in the environment."""
+def environment(server: Server | None, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The command's environment: ours without TINIRUN_ and RUNNER_ settings, then the
+    service's URL and key, then `env`."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("TINIRUN_", "RUNNER_"))}
     if server is not None:
         base.update(TINIRUN_URL=server.url, TINIRUN_API_KEY=API_KEY)
     base.update(env or {})
+    return base
+
+
+def tinirun(server: Server | None, *args: str, stdin: str | None = None,
+            env: dict[str, str] | None = None, timeout: float = 180
+            ) -> subprocess.CompletedProcess[str]:
+    """Run the command with the service's URL and key in the environment."""
     return subprocess.run([sys.executable, "-m", "tinirun.cli", *args], input=stdin or "",
-                          capture_output=True, text=True, env=base, timeout=timeout)
+                          capture_output=True, text=True, env=environment(server, env),
+                          timeout=timeout)
+
+
+def on_a_terminal(server: Server, *args: str, terminal: Literal["stdout", "stderr"],
+                  env: dict[str, str] | None = None, timeout: float = 120
+                  ) -> tuple[int, bytes, bytes]:
+    """Run the command with its `terminal` stream ("stdout" or "stderr") on a pseudo-terminal
+    and the other in a file: its exit code, what the terminal got, what the file got."""
+    import pty
+    import select
+    import tempfile
+
+    controller, device = pty.openpty()
+    with tempfile.TemporaryFile() as other:
+        stdout, stderr = (device, other) if terminal == "stdout" else (other, device)
+        process = subprocess.Popen([sys.executable, "-m", "tinirun.cli", *args],
+                                   stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                                   env=environment(server, env))
+        os.close(device)
+        seen = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 1.0)
+            if not ready:
+                if process.poll() is not None:
+                    break
+                continue
+            try:
+                block = os.read(controller, 4096)
+            except OSError:  # the terminal closed: the command ended
+                break
+            if not block:
+                break
+            seen += block
+        os.close(controller)
+        try:
+            code = process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+        other.seek(0)
+        return code, seen, other.read()
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:
@@ -256,32 +306,14 @@ def test_doctor_checks_the_service_apart_from_this_machine(server: Server) -> No
 
 def test_fn_run_ends_its_output_with_a_newline_on_a_terminal(server: Server, tmp_path: Path
                                                              ) -> None:
-    import pty
-
     source = write(tmp_path, "echo.py", "def run(input: str) -> str:\n    return input\n")
     assert tinirun(server, "fn", "create", "cli-newline", source).returncode == 0
     try:
         # Piped, the output is exactly what the function returned.
         assert tinirun(server, "fn", "run", "cli-newline", "no newline").stdout == "no newline"
-        controller, terminal = pty.openpty()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TINIRUN_", "RUNNER_"))}
-        env.update(TINIRUN_URL=server.url, TINIRUN_API_KEY=API_KEY)
-        process = subprocess.Popen([sys.executable, "-m", "tinirun.cli", "fn", "run",
-                                    "cli-newline", "no newline", "-q"],
-                                   stdin=subprocess.DEVNULL, stdout=terminal,
-                                   stderr=subprocess.DEVNULL, env=env)
-        os.close(terminal)
-        seen = b""
-        while True:
-            try:
-                block = os.read(controller, 4096)
-            except OSError:  # the terminal closed: the command ended
-                break
-            if not block:
-                break
-            seen += block
-        os.close(controller)
-        assert process.wait(60) == 0
+        code, seen, _ = on_a_terminal(server, "fn", "run", "cli-newline", "no newline", "-q",
+                                      terminal="stdout")
+        assert code == 0
         assert seen.replace(b"\r\n", b"\n") == b"no newline\n"
     finally:
         tinirun(server, "fn", "delete", "cli-newline")
@@ -299,38 +331,10 @@ def test_help_everywhere_with_examples(command: list[str]) -> None:
 
 def test_progress_only_on_a_terminal(server: Server, tmp_path: Path) -> None:
     """With stderr on a terminal: transient progress lines there, stdout untouched."""
-    import pty
-    import select
-
     source = write(tmp_path, "tty.py", "print('plain output')\n")
-    controller, terminal = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TINIRUN_", "RUNNER_"))}
-    env.update(TINIRUN_URL=server.url, TINIRUN_API_KEY=API_KEY, NO_COLOR="1")
-    process = subprocess.Popen([sys.executable, "-m", "tinirun.cli", "run", source],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=terminal,
-                               env=env)
-    os.close(terminal)
-    seen = b""
-    deadline = 120.0
-    while deadline > 0:
-        ready, _, _ = select.select([controller], [], [], 1.0)
-        deadline -= 1.0
-        if not ready:
-            if process.poll() is not None:
-                break
-            continue
-        try:
-            block = os.read(controller, 4096)
-        except OSError:  # the terminal closed: the command ended
-            break
-        if not block:
-            break
-        seen += block
-    os.close(controller)
-    assert process.stdout is not None
-    with process.stdout:
-        assert process.stdout.read() == b"plain output\n"
-    assert process.wait(30) == 0
+    code, seen, out = on_a_terminal(server, "run", source, terminal="stderr",
+                                    env={"NO_COLOR": "1"})
+    assert (code, out) == (0, b"plain output\n")
     assert b"Starting container..." in seen
     # Transient: each progress line is erased again, so nothing is left behind.
     assert seen.endswith(b"\r\x1b[2K"), seen[-80:]
