@@ -71,6 +71,9 @@ PROGRAMS: list[tuple[str, str, str]] = [
     ("javascript", "stdin stream", "process.stdin.on('data', (d) => process.stdout.write("
      "String(d).toUpperCase()));\n"),
     ("javascript", "unhandled rejection", "Promise.reject(new Error('later'));\n"),
+    ("javascript", "standard streams untouched until used (fd flags)",
+     "const fs = require('fs');\nfor (const fd of [1, 2]) fs.writeSync(fd, "
+     "fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').split('\\n')[1] + '\\n');\n"),
     ("typescript", "introspection", TS_INTROSPECT),
     ("typescript", "uncaught error (source-mapped)",
      "function f(x: number): never {\n  throw new Error('boom ' + x);\n}\nf(1);\n"),

@@ -13,6 +13,12 @@
 (() => {
   const fs = require('fs');
   const path = require('path');
+  // Load Node's socket streams now, while nothing waits: the first write to stdout or stderr
+  // (a pipe here) needs them and would otherwise load them on the run's critical path. Only
+  // the built-in modules are loaded (as a plain start does on the program's first console.log);
+  // the standard streams themselves are left alone, so fd 1 and 2 keep their blocking mode
+  // until the program first uses them.
+  require('net');
   fs.unlinkSync(__filename);
   const at = process.execArgv.indexOf('--require');
   if (at >= 0 && process.execArgv[at + 1] === __filename) process.execArgv.splice(at, 2);
