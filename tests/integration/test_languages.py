@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -70,16 +71,32 @@ def lua_server(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> 
     for name in all_languages():
         (directory / name).symlink_to(BUILTIN_DIR / name, target_is_directory=True)
     (directory / "lua").symlink_to(LUA, target_is_directory=True)
+    # Its runtime image is built by the first run, as on a new machine.
+    subprocess.run(["docker", "image", "rm", "--force", lua_runtime_tag()], capture_output=True,
+                   check=False)
     srv = make_server(tmp, RUNNER_LANGUAGES_DIR=str(directory))
     srv.start()
     yield srv
     srv.stop()
 
 
+def lua_runtime_tag() -> str:
+    from tinirun.languages import load_language
+    from tinirun.runner.runtimes import BASE_TAG, digest
+
+    return f"tinirun-runtime-lua:{digest(BASE_TAG, load_language(LUA).dockerfile)}"
+
+
 def test_a_seventh_language_is_a_folder(lua_server: Server) -> None:
-    # A run (its runtime image is built on first use), with a runtime error read as data.
+    # A run, its runtime image built first: the stream says about how long that takes, then
+    # the build's steps, then how long it took; then a runtime error read as data.
     example = (LUA / "example.lua").read_text()
-    result = result_of(lua_server.run({"lang": "lua", "code": example}))
+    chunks = lua_server.run({"lang": "lua", "code": example})
+    said = [c["data"] for c in chunks if c["event"] == "info"]
+    assert "Building the lua runtime image, once on this machine (about 10 s)..." in said, said
+    assert any(re.fullmatch(r"step 3/\d+: RUN apt-get update .* \(\d+ s\)", s) for s in said), said
+    assert any(re.fullmatch(r"Built the lua runtime image in \d+ s", s) for s in said), said
+    result = result_of(chunks)
     assert result["exit_code"] == 0, result
     assert result["stdout"] == "Hello, world!\ntick 1\ntick 2\ntick 3\n"
     failed = result_of(lua_server.run({"lang": "lua", "code": "print(1)\nnope()\n"}))

@@ -82,7 +82,7 @@ def check_settings() -> tuple[Check, Config]:
 async def check_engine_and_images(config: Config) -> list[Check]:
     from tinirun.engine.docker import Engine
     from tinirun.errors import EngineError
-    from tinirun.runner.images import BASE_TAG
+    from tinirun.runner.runtimes import BASE_TAG
     from tinirun.service import make_images
 
     where = os.environ.get("DOCKER_HOST") or "the default socket"

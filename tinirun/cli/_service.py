@@ -94,7 +94,7 @@ async def build_images(names: Sequence[str]) -> int:
     from tinirun.engine.docker import Engine
     from tinirun.errors import EngineError
     from tinirun.models import Chunk
-    from tinirun.runner.images import ImageReady
+    from tinirun.runner.runtimes import ImageReady
     from tinirun.service import make_images
 
     config = env_config()
@@ -111,8 +111,8 @@ async def build_images(names: Sequence[str]) -> int:
             async for item in images.ensure_runtime(languages[name]):
                 if isinstance(item, ImageReady):
                     print(f"{name}: {item.tag}")
-                elif isinstance(item, Chunk) and sys.stderr.isatty():
-                    print(f"  {item.data}", file=sys.stderr)
+                elif isinstance(item, Chunk) and (item.event == "info" or sys.stderr.isatty()):
+                    print(f"  {item.data}", file=sys.stderr)  # the build's log on a terminal
     except EngineError as exc:
         error(str(exc))
         logs = getattr(exc, "logs", "")

@@ -17,7 +17,7 @@ from tinirun.cluster import keys
 from tinirun.engine.docker import Engine
 from tinirun.errors import EngineError
 from tinirun.models import Chunk
-from tinirun.runner.images import ImageProgress, ImageReady
+from tinirun.runner.runtimes import ImageProgress, ImageReady
 
 log = logging.getLogger(__name__)
 

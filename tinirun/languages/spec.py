@@ -187,6 +187,10 @@ class LanguageSpec(_Strict):
     function: FunctionSpec
     diagnostics: tuple[DiagnosticSpec, ...] = ()
     launcher: LauncherSpec | None = None
+    image_seconds: int | None = Field(
+        default=None, ge=1, description="About how long the runtime image takes to build the "
+        "first time (seconds, on a 2-core machine with a nearby package mirror); the first run "
+        "of the language on a new machine says it while it waits.")
 
     @model_validator(mode="after")
     def _extensions_plain(self) -> LanguageSpec:

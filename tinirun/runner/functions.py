@@ -39,9 +39,10 @@ from tinirun.labels import FUNCTION, OWNER, VERSION, selector
 from tinirun.languages import Language, get_language
 from tinirun.models import Chunk, ChunkEvent, ErrorData, RunLimits
 from tinirun.runner import boot
-from tinirun.runner.images import ImageManager, ImageReady
+from tinirun.runner.images import ImageManager
 from tinirun.runner.pool import WarmPool
 from tinirun.runner.run import Runner
+from tinirun.runner.runtimes import ImageReady
 from tinirun.store.base import FunctionRecord, Store
 from tinirun.validation import validate_dependencies
 

@@ -1,5 +1,6 @@
-"""The images a run needs: the base, one runtime per language, dependency images and
-function images. Each is built once and found again by a tag derived from what it contains.
+"""The images a run needs: the base and one runtime per language (tinirun.runner.runtimes),
+dependency images and function images (confined builds, tinirun.runner.builds). Each is built
+once and found again by a tag derived from what it contains.
 
 Building yields progress as chunks (info, debug) and ends with an `ImageReady`.
 """
@@ -8,21 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import io
 import logging
-import os
 import shlex
-import shutil
-import tarfile
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from tinirun.engine.container import PATH, BuildLimits, Isolation
+from tinirun.engine.container import BuildLimits, Isolation
 from tinirun.engine.docker import Engine
 from tinirun.errors import BuildError, EngineError, InvalidRequestError
 from tinirun.labels import KIND, LANG, Kind
@@ -41,10 +36,10 @@ from tinirun.runner.egress import (
 )
 from tinirun.runner.gate import BuildGate
 from tinirun.runner.install_errors import build_failure, install_failure
+from tinirun.runner.runtimes import BASE_TAG, ImageProgress, ImageReady, Runtimes, digest, tar
 
 log = logging.getLogger(__name__)
 
-BASE_TAG = "tinirun-base:trixie"
 CA_PATH = "/tmp/tinirun-ca.crt"
 # apt's configuration for one install (proxy, CA), in the build's /tmp: never in the image.
 APT_CONFIG_PATH = "/tmp/tinirun-apt.conf"
@@ -77,16 +72,6 @@ class BuildSettings:
     isolation: Isolation = field(default_factory=Isolation)
 
 
-@dataclass(frozen=True)
-class ImageReady:
-    """The last item of an image stream: the tag to run."""
-
-    tag: str
-
-
-ImageProgress = Chunk | ImageReady
-
-
 class SharedImages(Protocol):
     """Images shared by the nodes of a cluster (tinirun.cluster.images): built once on one
     node, pushed, pulled by the others."""
@@ -106,33 +91,11 @@ class SharedImages(Protocol):
         ...
 
 
-def _digest(*parts: str) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(part.encode())
-        h.update(b"\0")
-    return h.hexdigest()[:16]
-
-
-def _tar(files: dict[str, bytes | str], modes: dict[str, int] | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, content in files.items():
-            data = content.encode() if isinstance(content, str) else content
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = (modes or {}).get(name, 0o644)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 def install_script(language: Language, dependencies: Sequence[str]) -> str:
     """The shell command that installs `dependencies` for `language` (its folder's rewrite
     rules applied to each entry)."""
     quoted = " ".join(shlex.quote(dep) for dep in language.install_entries(dependencies))
     return language.install.replace("{deps}", quoted)
-
-
 
 
 def _certifi_bundle() -> bytes:
@@ -162,9 +125,9 @@ class ImageManager:
         self.builder = Builder(engine, self.builds.isolation, self.builds.limits)
         self.gate = BuildGate(self.builds.slots, self.builds.queue_size)
         self._proxy: EgressProxy | None = None
-        self.base_image = base_image
-        self.overrides = dict(overrides or {})
         self.extra_ca_bundle = extra_ca_bundle
+        self.runtimes = Runtimes(engine, base_image, dict(overrides or {}), self.ca_bundle,
+                                 self.metrics)
         self._locks: dict[str, asyncio.Lock] = {}
         # When each dependency image was last used (epoch seconds), for cleanup by age.
         self._used: dict[str, float] = {}
@@ -202,115 +165,28 @@ class ImageManager:
     # --- tags ---------------------------------------------------------------------------------
 
     def runtime_tag(self, language: Language) -> str:
-        """The runtime image of `language`: the configured override, or ours by content."""
-        if language.name in self.overrides:
-            return self.overrides[language.name]
-        return f"tinirun-runtime-{language.name}:{_digest(BASE_TAG, language.dockerfile)}"
+        """The runtime image of `language` (tinirun.runner.runtimes)."""
+        return self.runtimes.tag(language)
 
     def dependency_tag(self, language: Language, dependencies: Sequence[str]) -> str:
         runtime = self.runtime_tag(language)
-        return f"tinirun-deps-{language.name}:{_digest(runtime, language.install, *dependencies)}"
+        return f"tinirun-deps-{language.name}:{digest(runtime, language.install, *dependencies)}"
 
     # --- ensuring images ----------------------------------------------------------------------
 
     def _lock(self, tag: str) -> asyncio.Lock:
         return self._locks.setdefault(tag, asyncio.Lock())
 
-    async def ensure_base(self) -> AsyncIterator[ImageProgress]:
-        """The Debian base: present, else pulled, else made with debootstrap."""
-        async with self._lock(BASE_TAG):
-            if await self.engine.image_id(BASE_TAG):
-                yield ImageReady(BASE_TAG)
-                return
-            yield Chunk.info(f"Pulling base image {self.base_image}...")
-            try:
-                async for line in self.engine.pull(self.base_image):
-                    yield Chunk.debug(line)
-                repo, _, tag = BASE_TAG.partition(":")
-                await self.engine.tag(self.base_image, repo, tag)
-                yield ImageReady(BASE_TAG)
-                return
-            except EngineError as exc:
-                yield Chunk.debug(f"pull failed: {exc}")
-            yield Chunk.info("No registry reachable: making the base with debootstrap...")
-            async for line in self._debootstrap():
-                yield Chunk.debug(line)
-            yield ImageReady(BASE_TAG)
-
-    async def _debootstrap(self) -> AsyncIterator[str]:
-        if shutil.which("debootstrap") is None:
-            raise EngineError(
-                f"Cannot get a base image: pulling {self.base_image} failed and debootstrap "
-                "is not installed (install it, or make the image reachable)"
-            )
-        if os.geteuid() != 0:
-            raise EngineError(
-                f"Cannot get a base image: pulling {self.base_image} failed and debootstrap "
-                "needs root (run `tinirun images build` as root once)"
-            )
-        with tempfile.TemporaryDirectory(prefix="tinirun-base-") as tmp:
-            root = Path(tmp) / "rootfs"
-            process = await asyncio.create_subprocess_exec(
-                "debootstrap", "--variant=minbase", "trixie", str(root),
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            )
-            assert process.stdout is not None
-            output: list[str] = []
-            async for raw in process.stdout:
-                line = raw.decode(errors="replace").rstrip()
-                output.append(line)
-                yield line
-            if await process.wait() != 0:
-                raise BuildError("debootstrap failed", "\n".join(output[-50:]))
-            # Stream the root filesystem straight into the engine.
-            tar = await asyncio.create_subprocess_exec(
-                "tar", "-C", str(root), "-c", ".", stdout=asyncio.subprocess.PIPE
-            )
-            try:
-                assert tar.stdout is not None
-                await self.engine.import_image(
-                    _iter_stream(tar.stdout), BASE_TAG,
-                    change=f"ENV PATH={PATH}",
-                )
-            finally:
-                await tar.wait()
-            yield f"imported {BASE_TAG}"
-
-    async def ensure_runtime(self, language: Language) -> AsyncIterator[ImageProgress]:
-        """The runtime image of `language`, built (or pulled, for an override) if missing."""
-        tag = self.runtime_tag(language)
-        if await self.engine.image_id(tag):
-            yield ImageReady(tag)
-            return
-        async with self._lock(tag):
-            if await self.engine.image_id(tag):
-                yield ImageReady(tag)
-                return
-            if language.name in self.overrides:
-                yield Chunk.info(f"Pulling runtime image {tag}...")
-                async for line in self.engine.pull(tag):
-                    yield Chunk.debug(line)
-                yield ImageReady(tag)
-                return
-            async for item in self.ensure_base():
-                if isinstance(item, Chunk):
-                    yield item
-            yield Chunk.info(f"Building {language.name} runtime image (once)...")
-            context = _tar({"Dockerfile": language.dockerfile, "extra-ca.crt": self.ca_bundle()})
-            with self.metrics.build("runtime"):
-                async for line in self.engine.build(
-                    context, tag, labels={KIND: Kind.RUNTIME, LANG: language.name},
-                    buildargs={"BASE": BASE_TAG},
-                ):
-                    yield Chunk.debug(line)
-            yield ImageReady(tag)
+    def ensure_runtime(self, language: Language) -> AsyncIterator[ImageProgress]:
+        """The runtime image of `language`, built (or pulled) if missing, with progress."""
+        return self.runtimes.ensure(language)
 
     async def ensure_dependencies(
         self, language: Language, dependencies: Sequence[str]
     ) -> AsyncIterator[ImageProgress]:
         """The image of `language` with `dependencies`; without any, the runtime image."""
         runtime: str | None = None
-        async for item in self.ensure_runtime(language):
+        async for item in self.runtimes.ensure(language):
             if isinstance(item, ImageReady):
                 runtime = item.tag
             else:
@@ -413,7 +289,7 @@ class ImageManager:
         if self._proxy is None:
             ranges = [*REFUSED_RANGES, *self.builds.refused_ranges]
             refused = tuple(dict.fromkeys([*ranges, *uncovered(host_addresses(), ranges)]))
-            image = self.builds.proxy_image or f"{PROXY_REPO}:{_digest(BASE_TAG, PROXY_DOCKERFILE)}"
+            image = self.builds.proxy_image or f"{PROXY_REPO}:{digest(BASE_TAG, PROXY_DOCKERFILE)}"
             self._proxy = EgressProxy(self.engine, image, refused, self.builds.allow_hosts)
         proxy = self._proxy
         if await self.engine.image_id(proxy.image) is None:
@@ -423,11 +299,11 @@ class ImageManager:
                         async for _line in self.engine.pull(proxy.image):
                             pass
                     else:
-                        async for item in self.ensure_base():
+                        async for item in self.runtimes.ensure_base():
                             if isinstance(item, Chunk):
                                 log.debug("%s", item.data)
                         async for _line in self.engine.build(
-                            _tar({"Dockerfile": PROXY_DOCKERFILE}), proxy.image,
+                            tar({"Dockerfile": PROXY_DOCKERFILE}), proxy.image,
                             labels={KIND: Kind.PROXY}, buildargs={"BASE": BASE_TAG},
                         ):
                             pass
@@ -490,9 +366,3 @@ def _said_by(manager: str | None) -> Iterator[None]:
         if words == ours:
             raise
         raise BuildError(words, exc.logs) from exc
-
-
-async def _iter_stream(stream: asyncio.StreamReader) -> AsyncIterator[bytes]:
-    while block := await stream.read(1024 * 1024):
-        yield block
-

@@ -35,8 +35,9 @@ from tinirun.models import (
 from tinirun.runner import boot, outputs
 from tinirun.runner.boot import Payload
 from tinirun.runner.budget import StreamBudget
-from tinirun.runner.images import ImageManager, ImageReady
+from tinirun.runner.images import ImageManager
 from tinirun.runner.pool import WarmPool
+from tinirun.runner.runtimes import ImageReady
 from tinirun.validation import validate_dependencies, validate_files
 
 BOOT_COMMAND = boot.SHELL_BOOT
