@@ -15,154 +15,36 @@ import concurrent.futures
 import json
 import os
 import platform
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import issue17  # noqa: E402  (bench/ is run as a script)
-
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-KEY = "bench-key"
-HELLO = {
-    "bash": 'echo "hello"',
-    "go": 'package main\nimport "fmt"\nfunc main() { fmt.Println("hello") }\n',
-    "javascript": 'console.log("hello")',
-    "python": 'print("hello")',
-    "rust": 'fn main() { println!("hello"); }\n',
-    "typescript": 'const s: string = "hello";\nconsole.log(s);',
-}
-PY_HELLO = 'print("hello")'
-# The same isolation as the service's containers, as docker CLI flags.
-ISOLATION = [
-    "--network", "none", "--read-only",
-    "--tmpfs", "/tmp:rw,noexec,nosuid,nodev,size=100m",
-    "--tmpfs", "/work:rw,exec,nosuid,nodev,size=256m,uid=1000,gid=1000",
-    "--memory", "256m", "--memory-swap", "256m", "--cpus", "0.5", "--pids-limit", "50",
-    "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--ipc", "private",
-    "--cgroupns", "private", "--init", "--user", "1000:1000", "--log-driver", "none",
-    "--ulimit", "core=0", "--ulimit", "nofile=256:256", "-w", "/work",
-]
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * p
-    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
-
-
-@dataclass
-class Series:
-    """Latencies of one measured thing, in milliseconds."""
-
-    name: str
-    samples: list[float] = field(default_factory=list)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.samples) if self.samples else float("nan")
-
-    @property
-    def p95(self) -> float:
-        return percentile(self.samples, 0.95)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "n": len(self.samples), "median_ms": round(self.median, 1),
-                "p95_ms": round(self.p95, 1)}
-
-
-def timed(fn: Callable[[], Any], n: int, name: str, warmup: int = 1) -> Series:
-    for _ in range(warmup):
-        fn()
-    series = Series(name)
-    for _ in range(n):
-        started = time.perf_counter()
-        fn()
-        series.samples.append((time.perf_counter() - started) * 1000)
-    return series
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Service:
-    """A tinirun server in a subprocess."""
-
-    def __init__(self, data_dir: Path, root: Path | None = None, **env: str) -> None:
-        self.port = free_port()
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("RUNNER_")
-                   or k == "RUNNER_EXTRA_CA_BUNDLE"}
-        environ.update({"RUNNER_API_KEY": KEY, "RUNNER_PORT": str(self.port),
-                        "RUNNER_DATA_DIR": str(data_dir), **env})
-        if root is not None:  # another revision's code, with this environment's packages
-            environ["PYTHONPATH"] = f"{root}:{root / 'clients' / 'python' / 'src'}"
-        self.process = subprocess.Popen([sys.executable, "-m", "tinirun.cli", "serve"],
-                                        env=environ, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, cwd=root)
-        self.url = f"http://127.0.0.1:{self.port}"
-        # NDJSON asked for (SSE is the default stream).
-        self.client = httpx.Client(base_url=self.url, headers={"X-Runner-Api-Key": KEY,
-                                                               "Accept": "application/x-ndjson"},
-                                   timeout=600, limits=httpx.Limits(max_connections=64))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if self.client.get("/api/openapi.json").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        time.sleep(3)  # let the warm pools fill
-
-    def rss_kb(self) -> int:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        return 0
-
-    def run(self, body: dict[str, Any]) -> dict[str, Any]:
-        response = self.client.post("/api/code/run", json=body)
-        response.raise_for_status()
-        last = json.loads(response.text.strip().splitlines()[-1])
-        if last["event"] != "result":
-            raise RuntimeError(f"run failed: {last}")
-        data: dict[str, Any] = last["data"]
-        return data
-
-    def close(self) -> None:
-        self.client.close()
-        self.process.terminate()
-        self.process.wait(60)
-
-
-def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check)
-
-
-def runtime_tag(lang: str) -> str:
-    from tinirun.engine.docker import Engine
-    from tinirun.languages import get_language
-    from tinirun.runner.images import ImageManager
-
-    return ImageManager(Engine()).runtime_tag(get_language(lang))
-
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
+from bench import issue17  # noqa: E402
+from bench.baselines import (  # noqa: E402
+    against,
+    baseline_build_per_run,
+    baseline_docker_exec,
+    baseline_docker_run,
+    baseline_engine_floor,
+    baseline_fresh_throughput,
+)
+from bench.harness import (  # noqa: E402
+    HELLO,
+    PY_HELLO,
+    RESULTS,
+    ROOT,
+    PeakRss,
+    Series,
+    Service,
+    docker,
+    load,
+    runtime_tag,
+    timed,
+)
 
 # --- the measurements ---------------------------------------------------------------------
 
@@ -230,57 +112,6 @@ def bench_function(svc: Service, n: int) -> dict[str, Any]:
             "function_over_one_off": round(fn.median / one_off.median, 2)}
 
 
-def load(run_once: Callable[[], object], concurrency: int, total: int) -> dict[str, Any]:
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-
-    def worker() -> None:
-        nonlocal errors
-        started = time.perf_counter()
-        try:
-            run_once()
-        except Exception:
-            with lock:
-                errors += 1
-            return
-        with lock:
-            latencies.append((time.perf_counter() - started) * 1000)
-
-    started = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(lambda _: worker(), range(total)))
-    elapsed = time.perf_counter() - started
-    return {"concurrency": concurrency, "runs": total, "errors": errors,
-            "runs_per_s": round(len(latencies) / elapsed, 2),
-            "p95_ms": round(percentile(latencies, 0.95), 1),
-            "median_ms": round(statistics.median(latencies), 1) if latencies else None}
-
-
-class PeakRss:
-    """The server's largest RSS (KiB) while the `with` block runs, sampled every 50 ms."""
-
-    def __init__(self, svc: Service) -> None:
-        self.svc = svc
-        self.peak = 0
-        self._sampling = False
-        self._thread = threading.Thread(target=self._sample)
-
-    def _sample(self) -> None:
-        while self._sampling:
-            self.peak = max(self.peak, self.svc.rss_kb())
-            time.sleep(0.05)
-
-    def __enter__(self) -> PeakRss:
-        self._sampling = True
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._sampling = False
-        self._thread.join()
-
-
 def bench_throughput(svc: Service, levels: list[int], per_level: int) -> tuple[list[dict[str, Any]], int]:
     out = []
     with PeakRss(svc) as rss:
@@ -315,132 +146,6 @@ def bench_streaming_memory(svc: Service, clients: int, mib: int) -> dict[str, An
     return {"clients": clients, "mib_each": mib, "rss_before_mib": round(before / 1024, 1),
             "rss_peak_mib": round(peak / 1024, 1), "seconds": round(elapsed, 1),
             "streamed_mib_per_s": round(sum(received) / 2**20 / elapsed, 1)}
-
-
-# --- baselines ----------------------------------------------------------------------------
-
-
-def baseline_docker_run(lang: str, n: int) -> Series:
-    """The same program in a plain `docker run --rm` of the same image, same isolation, same
-    boot command and payload on stdin."""
-    from tinirun.languages import get_language
-    from tinirun.models import RunLimits
-    from tinirun.runner.run import BOOT_COMMAND, PreparedRun, payload
-
-    language = get_language(lang)
-    data = payload(PreparedRun(language=language, code=HELLO[lang], dependencies=[], files=[],
-                               limits=RunLimits())).data
-    env = [arg for k, v in language.env.items() for arg in ("-e", f"{k}={v}")]
-
-    def once() -> None:
-        subprocess.run(["docker", "run", "-i", "--rm", *ISOLATION, *env, runtime_tag(lang),
-                        *BOOT_COMMAND], input=data, capture_output=True, check=True)
-
-    return timed(once, n, f"docker run --rm {lang}")
-
-
-def against(rev: str, svc: Service, n: int, data_dir: Path) -> dict[str, Any]:
-    """Python and JavaScript hello (runs that write no output file) on this revision and on
-    `rev`, the two services side by side, runs alternating."""
-    with tempfile.TemporaryDirectory(prefix="tinirun-rev-") as tmp:
-        tree = Path(tmp) / "tree"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(tree),
-                        rev], check=True)
-        try:
-            base = Service(data_dir, root=tree, RUNNER_MAX_CONCURRENT_RUNS="64")
-            rows = []
-            try:
-                for lang in ("python", "javascript"):
-                    body = {"code": HELLO[lang], "lang": lang}
-                    here, there = Series(f"{lang} here"), Series(f"{lang} {rev}")
-                    for service in (svc, base):
-                        service.run(body)
-                    for _ in range(n):
-                        for service, series in ((svc, here), (base, there)):
-                            started = time.perf_counter()
-                            service.run(body)
-                            series.samples.append((time.perf_counter() - started) * 1000)
-                    rows.append({"what": f"{lang} hello", "base_ms": round(there.median, 1),
-                                 "here_ms": round(here.median, 1),
-                                 "ratio": round(here.median / there.median, 2)})
-                    print(f"  {lang}: {rev} {there.median:.1f} ms, here {here.median:.1f} ms")
-            finally:
-                base.close()
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-                           check=False)
-    return {"rev": rev, "rows": rows}
-
-
-def baseline_docker_exec(image: str, n: int) -> Series:
-    name = f"tinirun-bench-exec-{uuid.uuid4().hex[:6]}"
-    docker("run", "-d", "--name", name, "--label", "tinirun=1", *ISOLATION, image,
-           "sleep", "infinity")
-    try:
-        return timed(lambda: docker("exec", name, "python3", "-c", PY_HELLO), n,
-                     "docker exec (the floor)")
-    finally:
-        docker("rm", "-f", name, check=False)
-
-
-def baseline_build_per_run(image: str, n: int) -> Series:
-    """The original's approach: an image with the code built for every run, then run."""
-    def once() -> None:
-        with tempfile.TemporaryDirectory() as tmp:
-            marker = uuid.uuid4().hex
-            Path(tmp, "main.py").write_text(f"# {marker}\n{PY_HELLO}\n")
-            Path(tmp, "Dockerfile").write_text(
-                f"FROM {image}\nWORKDIR /app\nCOPY main.py /app/main.py\n"
-                'CMD ["python3", "/app/main.py"]\n')
-            tag = f"tinirun-bench-build:{marker[:12]}"
-            docker("build", "-q", "--label", "tinirun=1", "-t", tag, tmp)
-            try:
-                docker("run", "--rm", *[a for a in ISOLATION if a != "-w" and a != "/work"],
-                       tag)
-            finally:
-                docker("rmi", "-f", tag, check=False)
-    return timed(once, n, "build per run (original)")
-
-
-def baseline_engine_floor(image: str, concurrency: int, total: int) -> dict[str, Any]:
-    """How many container lifecycles (create, start, wait, remove) of `true` the engine
-    completes per second: the ceiling of any service that gives each run its own container."""
-    import asyncio
-
-    from tinirun.engine.container import Isolation, Limits, container_config
-    from tinirun.engine.docker import Engine
-
-    config = container_config(image, ["true"], {}, Limits(memory_mb=256, cpu=0.5),
-                              Isolation(), {"tinirun.kind": "bench"})
-    config.update(AttachStdin=False, OpenStdin=False, StdinOnce=False)
-
-    async def measure() -> float:
-        engine = Engine()
-        gate = asyncio.Semaphore(concurrency)
-
-        async def one() -> None:
-            async with gate:
-                container = await engine.docker.containers.create(config=config)
-                await container.start()
-                await container.wait()
-                await container.delete(force=True)
-
-        started = time.perf_counter()
-        try:
-            await asyncio.gather(*(one() for _ in range(total)))
-        finally:
-            await engine.close()
-        return total / (time.perf_counter() - started)
-
-    return {"concurrency": concurrency, "containers_per_s": round(asyncio.run(measure()), 2)}
-
-
-def baseline_fresh_throughput(image: str, concurrency: int, total: int) -> dict[str, Any]:
-    return load(lambda: docker("run", "--rm", *ISOLATION, image, "python3", "-c", PY_HELLO) and None,
-                concurrency, total)
-
-
-# --- report -------------------------------------------------------------------------------
 
 
 def markdown(report: dict[str, Any]) -> str:

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.bench import Service, docker, timed
+from bench.harness import Service, docker, timed
 from tinirun.engine.docker import Engine
 from tinirun.languages import get_language
 from tinirun.runner.images import _CA_ENV, CA_PATH, ImageManager, install_script
