@@ -134,3 +134,14 @@ def test_a_launcher_that_compiles_gets_the_compile_step_in_the_payload() -> None
     spec = typescript.spec.model_copy(update={"launcher": plain})
     assert boot.launcher_boot(dataclasses.replace(typescript, spec=spec),
                               typescript.run) is None
+
+
+def test_typescript_image_starts_with_javascripts_steps() -> None:
+    # Copied on purpose (a Dockerfile has no include): the same first steps, so the engine
+    # builds Node's layers once for both images.
+    def steps(language: str) -> list[str]:
+        text = get_language(language).dockerfile.replace("\\\n", " ")
+        return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+    javascript, typescript = steps("javascript"), steps("typescript")
+    assert typescript[:len(javascript)] == javascript
