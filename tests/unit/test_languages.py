@@ -100,6 +100,23 @@ def test_editor_hints_are_data() -> None:
     assert get_language("typescript").editor.mode == "typescript"
 
 
+def test_a_compile_command_that_needs_a_shell_stays_in_the_script() -> None:
+    import dataclasses
+
+    from tinirun.runner import boot
+
+    typescript = get_language("typescript")
+    for command in ("cc main.c && ./a.out", "esbuild $X", "cd src; make", "A=1 make",
+                    "esbuild main.ts > out.js", "tsc *.ts", "make ~/x"):
+        spec = typescript.spec.model_copy(update={"compile": command})
+        language = dataclasses.replace(typescript, spec=spec)
+        assert boot.compile_argv(language) is None, command
+        assert boot.prepare_script(language).endswith(f"( {command} ) || exit $?\n")
+    spec = typescript.spec.model_copy(update={"compile": "esbuild 'a b.ts' --x=y"})
+    assert boot.compile_argv(dataclasses.replace(typescript, spec=spec)) == [
+        "esbuild", "a b.ts", "--x=y"]
+
+
 def test_the_type_check_runs_before_the_compile_only_when_asked() -> None:
     from tinirun.runner.boot import run_script
 
@@ -122,13 +139,19 @@ def test_a_launcher_that_compiles_gets_the_compile_step_in_the_payload() -> None
     typescript = get_language("typescript")
     assert typescript.launcher is not None and typescript.launcher.compiles
     assert boot.launcher_boot(typescript, typescript.run) is not None
+    # The type check in the script, the plain compile command as argv (no shell for it).
     checked = boot.prepare_script(typescript, typecheck=True)
-    assert checked.index("tsc --noEmit") < checked.index("esbuild ")
+    assert "tsc --noEmit" in checked and "esbuild " not in checked
     assert "--enable-source-maps" not in checked  # the program is not run by it
+    assert boot.prepare_script(typescript) == ""
+    argv = boot.compile_argv(typescript)
+    assert argv is not None and argv[0] == "esbuild" and "--outfile=.main.mjs" in argv
     assert boot.prepare_script(get_language("javascript")) == ""
-    with tarfile.open(fileobj=io.BytesIO(boot.pack({}, "", 1, None,
-                                                   prepare="x").data)) as tar:
+    assert boot.compile_argv(get_language("javascript")) is None
+    with tarfile.open(fileobj=io.BytesIO(boot.pack({}, "", 1, None, prepare="x",
+                                                   compile=["a b", "c"]).data)) as tar:
         assert tar.extractfile(boot.PREPARE_FILE).read() == b"x"  # type: ignore[union-attr]
+        assert tar.extractfile(boot.COMPILE_FILE).read() == b"a b\0c\0"  # type: ignore[union-attr]
     # A launcher that does not run the compile step is not used for a language that compiles.
     plain = typescript.launcher.model_copy(update={"compiles": False})
     spec = typescript.spec.model_copy(update={"launcher": plain})

@@ -161,8 +161,8 @@ class LauncherSpec(_Strict):
                          "text) where the interpreter loads it first; may rewrite \"$@\" (the "
                          "run command).")
     compiles: bool = Field(default=False, description="The launcher runs the payload's "
-                           "compile step (.tinirun/prepare.sh) before the program, so a "
-                           "language that compiles first can have it.")
+                           "compile steps (.tinirun/prepare.sh, .tinirun/compile) before the "
+                           "program, so a language that compiles first can have it.")
 
 
 class LanguageSpec(_Strict):

@@ -9,9 +9,11 @@ one of two boot commands:
   once with a small launcher that waits for the payload on fd 3, unpacks it and runs the
   program in that same, never-used process. The start-up moves off the run's critical path.
   A language that compiles (or type-checks) first can have one when its launcher says
-  `compiles = true`: the launcher then runs the payload's `.tinirun/prepare.sh` (the same
-  compile lines the shell boot's script runs) after unpacking and, if that fails, exits with
-  its status before the program is loaded.
+  `compiles = true`: after unpacking, the launcher runs the payload's `.tinirun/prepare.sh`
+  (the type check, and a compile command that needs a shell), then the compile command from
+  `.tinirun/compile` (its argv, when it is one plain command: no shell started for it), the
+  same steps the shell boot's script runs; if one fails, it exits with that status before the
+  program is loaded.
 
 Both end the same way: when the program has exited, the boot shell kills what the program left
 running, then writes the trailer: an end marker on stdout, and on stderr the end marker, the
@@ -22,6 +24,7 @@ is read, without waiting for the engine to tear the container down.
 from __future__ import annotations
 
 import io
+import re
 import secrets
 import shlex
 import tarfile
@@ -36,6 +39,7 @@ STDIN_FILE = ".tinirun/stdin"
 TIMEOUT_FILE = ".tinirun/timeout"
 ARGS_FILE = ".tinirun/args"
 PREPARE_FILE = ".tinirun/prepare.sh"
+COMPILE_FILE = ".tinirun/compile"
 NONCE_FILE = ".tinirun/nonce"
 OUTPUTS_FILE = ".tinirun/outputs"
 # The in-container timeout is a second line of defence (it holds even if the service dies);
@@ -44,6 +48,8 @@ INNER_TIMEOUT_SLACK = 2
 # The end marker is this prefix and the run's nonce (so a program printing the boot command,
 # e.g. from /proc, does not end its own output).
 MARK_PREFIX = b"\x00\x1etinirun-end:"
+# What makes a command more than one plain command (its words need a shell).
+_SHELL_SYNTAX = re.compile(r"[|&;<>()$`\\*?\[\]{}~#!\n]")
 # Bytes of the output-file tar the boot shell sends at most (the service's cap applies on top).
 OUTPUT_TAR_CAP = 64 * 1024 * 1024
 # The fifo through which a launcher tells the boot shell's watchdog the time limit.
@@ -88,24 +94,39 @@ def prepare_lines(language: Language, typecheck: bool = False) -> list[str]:
     return lines
 
 
+def compile_argv(language: Language) -> list[str] | None:
+    """The language's compile command as argv when it is one plain command (words, quotes,
+    no shell syntax, no variable assignment), which a launcher runs without a shell; None
+    when the language does not compile or its command needs a shell."""
+    if not language.compile or _SHELL_SYNTAX.search(language.compile):
+        return None
+    argv = shlex.split(language.compile)
+    return argv if argv and "=" not in argv[0] else None
+
+
 def prepare_script(language: Language, typecheck: bool = False) -> str:
     """`.tinirun/prepare.sh` of a one-off run, which a launcher that compiles runs before the
-    program: the compile lines of `run_script`; empty when there are none."""
+    program: the compile lines of `run_script`, less the compile command when `compile_argv`
+    gives it to the launcher as argv; empty when there are none."""
     lines = prepare_lines(language, typecheck)
+    if compile_argv(language) is not None:
+        lines = lines[:-1]
     return "\n".join(["#!/bin/sh", *lines]) + "\n" if lines else ""
 
 
 def pack(entries: Mapping[str, bytes], script: str, timeout: int, stdin: str | None,
          args: Sequence[str] = (), output_roots: Sequence[str] = (),
-         prepare: str = "") -> Payload:
+         prepare: str = "", compile: Sequence[str] = ()) -> Payload:
     """A tar of `entries` plus the run script, its time limit, standard input, arguments, the
-    roots under which output files are collected, the trailer's nonce, and the compile step
-    for launchers (`prepare`, when not empty)."""
+    roots under which output files are collected, the trailer's nonce, and the compile steps
+    for launchers (`prepare`, a script, and `compile`, an argv; each when not empty)."""
     nonce = secrets.token_hex(8)
     files = dict(entries)
     files[SCRIPT] = script.encode()
     if prepare:
         files[PREPARE_FILE] = prepare.encode()
+    if compile:
+        files[COMPILE_FILE] = b"".join(a.encode() + b"\0" for a in compile)
     files[TIMEOUT_FILE] = f"{timeout + INNER_TIMEOUT_SLACK}\n".encode()
     files[STDIN_FILE] = (stdin or "").encode()
     # For launchers (the shell boot has them in its script): NUL-terminated.

@@ -105,7 +105,8 @@ def payload(prepared: PreparedRun) -> Payload:
                                               typecheck=prepared.typecheck),
                      prepared.limits.timeout, prepared.stdin, prepared.args,
                      boot.output_roots(prepared.output_globs),
-                     boot.prepare_script(language, prepared.typecheck))
+                     boot.prepare_script(language, prepared.typecheck),
+                     boot.compile_argv(language) or ())
 
 
 def pack(entries: Mapping[str, bytes], script: str, timeout: int, stdin: str | None) -> bytes:

@@ -4,11 +4,11 @@
 // and loads the entry point. This one removes its own traces (the file, its --require in
 // process.execArgv, its require.cache entry), waits for the payload on fd 3, unpacks it (the
 // program's files, and .tinirun/stdin in place, which is already fd 0), tells the boot shell
-// the time limit, runs the compile step if the payload has one (.tinirun/prepare.sh: esbuild
-// writes the entry point), appends the run's arguments to process.argv and returns: Node then
-// loads main.js as it always does (module
-// detection, require.main, import.meta, stack traces, exit codes), in a process that has run
-// nothing else.
+// the time limit, runs the compile steps if the payload has them (.tinirun/prepare.sh and
+// .tinirun/compile: esbuild writes the entry point), appends the run's arguments to
+// process.argv and returns: Node then loads main.js as it always does (module detection,
+// require.main, import.meta, stack traces, exit codes), in a process that has run nothing
+// else.
 'use strict';
 (() => {
   const fs = require('fs');
@@ -87,12 +87,28 @@
   }
   fs.writeSync(go, fs.readFileSync('.tinirun/timeout', 'utf8').trim() + '\n');
   fs.closeSync(go);
-  // A language that compiles first (typescript): its compile step, as the shell boot's run
-  // script has it; a failure ends the run with its status, before the program is loaded.
-  if (fs.existsSync('.tinirun/prepare.sh')) {
-    const step = require('child_process').spawnSync('/bin/sh', ['.tinirun/prepare.sh'],
+  // A language that compiles first (typescript): its compile steps, as the shell boot's run
+  // script has them (the type check and a compile that needs a shell in .tinirun/prepare.sh,
+  // then a plain compile command, started without a shell); a failure ends the run with its
+  // status, before the program is loaded.
+  const run = (file, argv) => {
+    const step = require('child_process').spawnSync(file, argv,
       { stdio: ['ignore', 'inherit', 'inherit'] });
-    if (step.status !== 0) process.exit(step.status ?? 125);
+    if (step.error) {
+      fs.writeSync(2, `${step.error.path}: ${step.error.code}\n`);
+      return 127;
+    }
+    if (step.status !== null) return step.status;
+    return 128 + (require('os').constants.signals[step.signal] ?? 0);  // as a shell says
+  };
+  if (fs.existsSync('.tinirun/prepare.sh')) {
+    const code = run('/bin/sh', ['.tinirun/prepare.sh']);
+    if (code !== 0) process.exit(code);
+  }
+  if (fs.existsSync('.tinirun/compile')) {
+    const argv = fs.readFileSync('.tinirun/compile').toString('utf8').split('\0').slice(0, -1);
+    const code = run(argv[0], argv.slice(1));
+    if (code !== 0) process.exit(code);
   }
   const args = fs.readFileSync('.tinirun/args').toString('utf8').split('\0').slice(0, -1);
   process.argv.push(...args);
