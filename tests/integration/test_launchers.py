@@ -5,13 +5,14 @@ the same payload, must give the same stdout, stderr and exit code."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 
 import pytest
 
 from tinirun.engine.container import Isolation
 from tinirun.engine.docker import Engine
-from tinirun.languages import get_language
+from tinirun.languages import Language, get_language
 from tinirun.models import ChunkEvent, RunLimits, RunResult
 from tinirun.runner import boot
 from tinirun.runner.images import ImageManager
@@ -83,6 +84,14 @@ PROGRAMS: list[tuple[str, str, str]] = [
      "import { join } from 'path';\nawait Promise.resolve();\nconsole.log(join('a', 'b'));\n"),
     ("typescript", "stdin stream", "process.stdin.on('data', (d: Buffer) => "
      "process.stdout.write(String(d).toUpperCase()));\n"),
+    # esbuild's warnings are the command's own (the pre-started service only counts for a
+    # build with no message), and no compiler is left running once the program runs.
+    ("typescript", "compile warning", "const s: string = 'a';\n"
+     "console.log(typeof s == 'strng', s);\n"),
+    ("typescript", "no compiler left running",
+     "import fs from 'fs';\nconsole.log(fs.readdirSync('/proc').filter((p) => /^\\d+$/.test(p))"
+     ".map((p) => { try { return fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim(); } "
+     "catch { return ''; } }).filter((c) => c.includes('esbuild')));\n"),
 ]
 
 
@@ -94,11 +103,12 @@ def normal(result: RunResult) -> tuple[str, str, int | None]:
     return scrub(result.stdout), scrub(result.stderr), result.exit_code
 
 
-async def run_both(language_name: str, code: str) -> tuple[RunResult, RunResult]:
+async def run_both(language_name: str, code: str,
+                   language: Language | None = None) -> tuple[RunResult, RunResult]:
     engine = Engine()
     images = ImageManager(engine)
     runner = Runner(engine, images, Isolation(), WarmPool(engine, PoolSettings(size=0)))
-    language = get_language(language_name)
+    language = language or get_language(language_name)
     image = images.runtime_tag(language)
     prepared = PreparedRun(language=language, code=code, dependencies=[], files=[],
                            limits=RunLimits(timeout=30), stdin="line one\nline two\n",
@@ -139,3 +149,15 @@ def test_each_language_folder_says_whether_it_has_a_launcher() -> None:
                                                                            "typescript"}
 
 
+
+
+def test_typescript_builds_in_the_pre_started_esbuild_service(engine_ready: None) -> None:
+    # A probe only esbuild's service accepts: a bare --metafile (its JS API's flag; the command
+    # wants --metafile=FILE). The shell boot's esbuild command fails on it; the launcher's
+    # build passes, so it was the service that built, not a new esbuild process.
+    typescript = get_language("typescript")
+    spec = typescript.spec.model_copy(update={"compile": typescript.compile + " --metafile"})
+    probe = dataclasses.replace(typescript, spec=spec)
+    shell, launched = asyncio.run(run_both("typescript", "console.log('built');\n", probe))
+    assert shell.exit_code != 0 and "--metafile" in shell.stderr
+    assert (launched.exit_code, launched.stdout, launched.stderr) == (0, "built\n", "")

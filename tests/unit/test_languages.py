@@ -152,6 +152,12 @@ def test_a_launcher_that_compiles_gets_the_compile_step_in_the_payload() -> None
                                                    compile=["a b", "c"]).data)) as tar:
         assert tar.extractfile(boot.PREPARE_FILE).read() == b"x"  # type: ignore[union-attr]
         assert tar.extractfile(boot.COMPILE_FILE).read() == b"a b\0c\0"  # type: ignore[union-attr]
+    # Its compile prelude (esbuild's service) is in the boots that compile, not the function's.
+    assert typescript.launcher.compile_prelude
+    assert typescript.launcher.compile_prelude in " ".join(
+        boot.launcher_boot(typescript, typescript.run) or [])
+    assert typescript.launcher.compile_prelude not in " ".join(
+        boot.launcher_boot(typescript, typescript.spec.function.run) or [])
     # A launcher that does not run the compile step is not used for a language that compiles.
     plain = typescript.launcher.model_copy(update={"compiles": False})
     spec = typescript.spec.model_copy(update={"launcher": plain})

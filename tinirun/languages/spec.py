@@ -163,6 +163,10 @@ class LauncherSpec(_Strict):
     compiles: bool = Field(default=False, description="The launcher runs the payload's "
                            "compile steps (.tinirun/prepare.sh, .tinirun/compile) before the "
                            "program, so a language that compiles first can have it.")
+    compile_prelude: str = Field(default="", description="Shell lines added to the prelude "
+                                 "of boots that compile (the language's run command): e.g. "
+                                 "pre-start the compiler's service, which the launcher uses "
+                                 "and stops before the program loads.")
 
 
 class LanguageSpec(_Strict):

@@ -13,7 +13,8 @@ one of two boot commands:
   (the type check, and a compile command that needs a shell), then the compile command from
   `.tinirun/compile` (its argv, when it is one plain command: no shell started for it), the
   same steps the shell boot's script runs; if one fails, it exits with that status before the
-  program is loaded.
+  program is loaded. Its `compile_prelude` can pre-start the compiler too (typescript: esbuild's
+  service, which the launcher then stops, and waits for, before the program loads).
 
 Both end the same way: when the program has exited, the boot shell kills what the program left
 running, then writes the trailer: an end marker on stdout, and on stderr the end marker, the
@@ -220,7 +221,10 @@ def launcher_boot(language: Language, command: str) -> list[str] | None:
     prepares = bool(language.compile or language.spec.typecheck)
     if command == language.run and prepares and not launcher.compiles:
         return None
-    script = _LAUNCH_HEAD + launcher.prelude.rstrip("\n") + "\n" + _LAUNCH_TAIL
+    prelude = launcher.prelude.rstrip("\n") + "\n"
+    if command == language.run and language.compile and launcher.compile_prelude:
+        prelude += launcher.compile_prelude.rstrip("\n") + "\n"
+    script = _LAUNCH_HEAD + prelude + _LAUNCH_TAIL
     return ["/bin/sh", "-c", script, "sh", language.read(launcher.program),
             *shlex.split(command)]
 
