@@ -149,8 +149,6 @@ def test_each_language_folder_says_whether_it_has_a_launcher() -> None:
                                                                            "typescript"}
 
 
-
-
 def test_typescript_builds_in_the_pre_started_esbuild_service(engine_ready: None) -> None:
     # A probe only esbuild's service accepts: a bare --metafile (its JS API's flag; the command
     # wants --metafile=FILE). The shell boot's esbuild command fails on it; the launcher's
