@@ -82,9 +82,9 @@ def lua_server(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> 
 
 def lua_runtime_tag() -> str:
     from tinirun.languages import load_language
-    from tinirun.runner.runtimes import BASE_TAG, digest
+    from tinirun.runner.images import ImageManager
 
-    return f"tinirun-runtime-lua:{digest(BASE_TAG, load_language(LUA).dockerfile)}"
+    return ImageManager(engine=None).runtime_tag(load_language(LUA))  # type: ignore[arg-type]
 
 
 def test_a_seventh_language_is_a_folder(lua_server: Server) -> None:
