@@ -32,6 +32,9 @@ class Program:
     signals: list[str] = field(default_factory=list)
     # When set, the program ends only once this is set (to order concurrent builds).
     gate: asyncio.Event | None = None
+    # A run that hands off (attached.Handoff): its output starts as soon as its payload is
+    # written, and after this many items it waits for its stdin to be closed.
+    handoff_after: int | None = None
 
 
 @dataclass
@@ -41,6 +44,11 @@ class FakeContainer:
     program: Program
     created: float = field(default_factory=time.time)
     stdin: bytes = b""
+    # Each write to stdin with the CPU quota the container had then.
+    writes: list[tuple[bytes, int]] = field(default_factory=list)
+    written: asyncio.Event = field(default_factory=asyncio.Event)
+    # The CPU quota when a program that hands off went on past its handoff.
+    quota_after_handoff: int | None = None
     fed: asyncio.Event = field(default_factory=asyncio.Event)
     killed: asyncio.Event = field(default_factory=asyncio.Event)
     exited: asyncio.Event = field(default_factory=asyncio.Event)
@@ -59,12 +67,24 @@ class FakeChannel:
 
     async def write(self, data: bytes) -> None:
         self.container.stdin += data
+        host = self.container.config.get("HostConfig", {})
+        self.container.writes.append((data, host.get("NanoCpus", 0)))
+        self.container.written.set()
 
     def close_input(self) -> None:
         self.container.fed.set()
 
     async def read(self) -> Output | None:
-        await self.container.fed.wait()
+        handoff_after = self.container.program.handoff_after
+        if handoff_after is None:
+            await self.container.fed.wait()
+        else:
+            await self.container.written.wait()
+            if len(self.container.program.output) - len(self._pending) >= handoff_after:
+                await self.container.fed.wait()
+                if self.container.quota_after_handoff is None:
+                    host = self.container.config["HostConfig"]
+                    self.container.quota_after_handoff = host["NanoCpus"]
         await asyncio.sleep(0)
         if self._pending and not self.container.killed.is_set():
             stream, data = self._pending.pop(0)
@@ -97,6 +117,8 @@ class FakeEngine:
         self.program = program or (lambda config: Program())
         self.containers: dict[str, FakeContainer] = {}
         self.removed: list[str] = []
+        # Every container started, removed or not.
+        self.started: list[FakeContainer] = []
         self.images: dict[str, FakeImage] = {}
         self.calls: Counter[str] = Counter()
         self.fail_start: EngineError | None = None
@@ -120,6 +142,7 @@ class FakeEngine:
             self.program(config))
         container = FakeContainer(cid, config, program)
         self.containers[cid] = container
+        self.started.append(container)
         return Attached(self, cid, FakeChannel(container), config)
 
     async def update_limits(self, container_id: str, memory: int, nano_cpus: int) -> None:

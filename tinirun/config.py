@@ -215,6 +215,9 @@ SETTINGS: tuple[Setting, ...] = (
             _int_in(0, 1024 * 1024)),
     Setting("RUNNER_POOL_IDLE_SECONDS", "pool_idle_seconds", "600",
             "A pool not used for this long is retired.", _int_in(1, 7 * 86400)),
+    Setting("RUNNER_COMPILE_CPUS", "compile_cpus", "1.0",
+            "CPU quota of a one-off run's compile step (go, rust) when the run's cpu_limit is "
+            "lower; the program still runs under cpu_limit.", _cpus),
     Setting("RUNNER_INSTALLS", "installs", "true",
             "Allow dependencies at all; false: only the runtimes and pre-built images run.",
             _bool),
@@ -316,6 +319,7 @@ class Config:
     pool_size: int = _default("pool_size")
     pool_max_memory_mb: int = _default("pool_max_memory_mb")
     pool_idle_seconds: int = _default("pool_idle_seconds")
+    compile_cpus: float = _default("compile_cpus")
     playground: bool = _default("playground")
     metrics: bool = _default("metrics")
     metrics_public: bool = _default("metrics_public")

@@ -149,7 +149,8 @@ async def build_services(config: Config) -> Services:
     pool = WarmPool(engine, PoolSettings(config.pool_size, config.pool_max_memory_mb,
                                          config.pool_idle_seconds))
     runner = Runner(engine, images, isolation, pool, max_stream_bytes=config.max_stream_bytes,
-                    output_caps=(config.output_max_files, config.output_max_bytes))
+                    output_caps=(config.output_max_files, config.output_max_bytes),
+                    compile_cpus=config.compile_cpus)
     gate = Gate(config.max_concurrent_runs, config.queue_size, metrics)
     metrics.live.running = lambda: gate.running
     metrics.live.waiting = lambda: gate.waiting

@@ -69,3 +69,66 @@ def test_processes_ignoring_sigterm_are_stopped_at_the_timeout(hostile: Hostile)
     assert result["stdout"] == "ignoring\n"
     assert result["timeout"] is True
     assert result["exit_code"] is None
+
+
+# Four goroutines spin while the program measures its own CPU use (cgroup v1's cpuacct, else
+# v2's cpu.stat) over 4 s of wall time.
+GO_BURN = """package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func usage() int64 {
+	if b, err := os.ReadFile("/sys/fs/cgroup/cpuacct/cpuacct.usage"); err == nil {
+		n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		return n
+	}
+	b, _ := os.ReadFile("/sys/fs/cgroup/cpu.stat")
+	for _, line := range strings.Split(string(b), "\\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "usage_usec" {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n * 1000
+		}
+	}
+	return 0
+}
+
+func main() {
+	for i := 0; i < 4; i++ {
+		go func() {
+			for {
+			}
+		}()
+	}
+	u0, t0 := usage(), time.Now()
+	time.Sleep(4 * time.Second)
+	u1, t1 := usage(), time.Now()
+	fmt.Printf("cores_used=%d\\n", (u1-u0)*1000/t1.Sub(t0).Nanoseconds())
+	time.Sleep(10 * time.Second)
+}
+"""
+
+
+def test_a_compiled_program_burning_cpu_stays_in_the_runs_quota(hostile: Hostile) -> None:
+    """Go compiles under the compile step's larger quota (RUNNER_COMPILE_CPUS); the program
+    it made, four goroutines spinning, gets only its run's 0.5."""
+    body = {"code": GO_BURN, "lang": "go", "timeout": 8, "cpu_limit": 0.5}
+    result = hostile.survive(body, name="go CPU burn").result
+    used = int(result["stdout"].split("cores_used=")[1].split()[0]) / 1000
+    assert 0.3 < used <= 0.55, result["stdout"]
+    assert result["timeout"] is True
+
+
+def test_a_compile_that_never_ends_is_stopped_at_the_timeout(hostile: Hostile) -> None:
+    """Rust evaluating a constant for ever: rustc (pre-started, under the compile quota) is
+    stopped at the run's timeout like any program, and the program never runs."""
+    code = ("#![allow(long_running_const_eval)]\n\nconst N: u64 = {\n    let mut i = 0u64;\n    while i < u64::MAX { i += 1; }\n"
+            "    i\n};\n\nfn main() {\n    println!(\"{}\", N);\n}\n")
+    body = {"code": code, "lang": "rust", "timeout": 5}
+    result = hostile.survive(body, name="endless const eval").result
+    assert result["timeout"] is True and result["stdout"] == "", result

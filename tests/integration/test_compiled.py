@@ -120,3 +120,44 @@ def test_rust_errors_warnings_and_panics(server: Server) -> None:
                                   "    println!(\"{}\", v[i]);\n}\n"}))
     assert panic["exit_code"] == 101
     assert lines_of("rust", panic) == [4]
+
+
+# The program's own CPU quota, as its cgroup says (cgroup v2, else v1), in microseconds per
+# 100 ms period.
+QUOTA = {
+    "go": ("package main\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\t\"strings\"\n)\n\n"
+           "func main() {\n\tif b, err := os.ReadFile(\"/sys/fs/cgroup/cpu.max\"); err == nil {\n"
+           "\t\tfmt.Println(strings.Fields(string(b))[0])\n\t\treturn\n\t}\n"
+           "\tb, _ := os.ReadFile(\"/sys/fs/cgroup/cpu/cpu.cfs_quota_us\")\n"
+           "\tfmt.Print(string(b))\n}\n"),
+    "rust": ("fn main() {\n    match std::fs::read_to_string(\"/sys/fs/cgroup/cpu.max\") {\n"
+             "        Ok(s) => println!(\"{}\", s.split_whitespace().next().unwrap()),\n"
+             "        Err(_) => print!(\"{}\", std::fs::read_to_string("
+             "\"/sys/fs/cgroup/cpu/cpu.cfs_quota_us\").unwrap()),\n    }\n}\n"),
+}
+
+
+def test_compiled_programs_run_under_their_own_cpu_quota(server: Server) -> None:
+    """The compile step may have a larger quota (RUNNER_COMPILE_CPUS); the program never."""
+    for lang, code in QUOTA.items():
+        for cpu in (0.3, 0.5, 2.0):
+            result = result_of(server.run({"lang": lang, "code": code, "cpu_limit": cpu}))
+            assert result["exit_code"] == 0, result
+            assert int(result["stdout"]) == round(cpu * 100_000), (lang, cpu, result)
+
+
+def test_rust_prestarted_compiler_sees_the_snippet_and_its_files(server: Server) -> None:
+    """rustc is pre-started with main.rs a fifo; modules, include_str! and the program find
+    the snippet's directory as ever, and main.rs is the snippet's own file when it runs."""
+    code = ('#[path = "files/util.rs"]\nmod util;\n\n'
+            'fn main() {\n    let me = std::fs::read_to_string("main.rs").unwrap();\n'
+            '    let meta = std::fs::metadata("main.rs").unwrap();\n'
+            '    println!("{} {} {}", util::twice(21), include_str!("files/data.txt").trim(),\n'
+            '             meta.is_file() && me.starts_with("#[path"));\n}\n')
+    result = result_of(server.run({"lang": "rust", "code": code, "files": [
+        attached("util.rs", "pub fn twice(n: i32) -> i32 {\n    n * 2\n}\n"),
+        attached("data.txt", "data\n")]}))
+    assert result["stdout"] == "42 data true\n", result
+    # A compile error names main.rs and its line, as without the pre-start.
+    bad = result_of(server.run({"lang": "rust", "code": "fn main() {\n    let x: i32 = \"a\";\n}\n"}))
+    assert bad["exit_code"] == 1 and "--> main.rs:2:18" in bad["stderr"], bad

@@ -14,6 +14,7 @@ from tinirun.engine.container import Isolation, memory_bytes
 from tinirun.errors import EngineError
 from tinirun.languages import get_language
 from tinirun.models import Chunk, ChunkEvent, ErrorData, RunLimits, RunRequest, RunResult
+from tinirun.runner import boot
 from tinirun.runner.boot import Payload
 from tinirun.runner.images import ImageManager
 from tinirun.runner.pool import PoolSettings, WarmPool
@@ -203,3 +204,82 @@ async def test_failed_dependency_build_is_a_build_failed_error() -> None:
 async def test_exit_codes_pass_through(code: int) -> None:
     engine = FakeEngine(programs(Program(exit_code=code)))
     assert result(await execute(make_runner(engine))).exit_code == code
+
+
+RUST = get_language("rust")
+HALF = int(0.5e9)
+
+
+def test_the_compile_step_gets_the_compile_quota_when_the_run_has_less() -> None:
+    runner = make_runner(FakeEngine())
+    assert runner.compile_cpu(RUST, 0.5) == 1.0
+    assert runner.compile_cpu(RUST, 0.3) == 1.0
+    assert runner.compile_cpu(RUST, 1.0) is None  # nothing to hand off
+    assert runner.compile_cpu(RUST, 2.0) is None
+    assert runner.compile_cpu(get_language("go"), 0.5) == 1.0
+    assert runner.compile_cpu(get_language("python"), 0.5) is None  # no compile step
+    # TypeScript's launcher compiles in the program's own process: no handoff there.
+    assert runner.compile_cpu(get_language("typescript"), 0.5) is None
+    runner.compile_cpus = 0.5
+    assert runner.compile_cpu(RUST, 0.5) is None
+
+
+async def test_the_program_starts_only_after_the_runs_own_quota_is_set() -> None:
+    # The compiled marker split across two reads, with compiler output before it.
+    mark = boot.compiled_marker("n")
+    engine = FakeEngine(programs(Program(
+        output=[(2, b"warning: unused\n" + mark[:7]), (2, mark[7:] + b"linked\n"),
+                (1, b"hello\n")],
+        handoff_after=2)))
+    runner = make_runner(engine)
+    chunks = [c async for c in runner.execute("img", {}, Payload(b"payload", "n"), LIMITS,
+                                              compiles=RUST)]
+    done = result(chunks)
+    assert done.stderr == "warning: unused\nlinked\n" and done.stdout == "hello\n"
+    (container,) = [c for c in engine.started if c.stdin]
+    # Started under the compile quota; the line that lets the program start was written
+    # only once the run's own quota was set, and then stdin was closed.
+    assert container.writes[0] == (b"payload", int(1e9))
+    assert container.writes[1:] == [(b"\n", HALF)] and container.fed.is_set()
+    assert container.quota_after_handoff == HALF
+    assert engine.calls["update"] == 1
+
+
+async def test_a_failed_handoff_fails_the_run_and_the_program_never_starts() -> None:
+    engine = FakeEngine(programs(Program(
+        output=[(2, boot.compiled_marker("n")), (1, b"must not run\n")], handoff_after=1)))
+    engine.fail_update = True
+    runner = make_runner(engine)
+    chunks = [c async for c in runner.execute("img", {}, Payload(b"payload", "n"), LIMITS,
+                                              compiles=RUST)]
+    assert error(chunks).error == "docker"
+    assert not any(c.event == ChunkEvent.STDOUT for c in chunks)
+    assert all(data != b"\n" for c in engine.started for data, _ in c.writes)
+
+
+async def test_without_a_handoff_the_runs_own_quota_is_set_from_the_start() -> None:
+    engine = FakeEngine(programs(Program(output=[(1, b"hi\n")])))
+    runner = make_runner(engine)
+    chunks = [c async for c in runner.execute("img", {}, Payload(b"payload", "n"),
+                                              RunLimits(cpu_limit=2.0), compiles=RUST)]
+    assert result(chunks).stdout == "hi\n"
+    assert engine.calls["update"] == 0
+    (container,) = [c for c in engine.started if c.stdin]
+    assert container.writes == [(b"payload", int(2e9))] and container.fed.is_set()
+
+
+def test_warm_containers_of_a_compiled_language_wait_under_the_compile_quota() -> None:
+    runner = make_runner(FakeEngine())
+    rust = runner.config_for("img", {}, LIMITS, runner.boot_for(RUST),
+                             runner.compile_cpu(RUST, LIMITS.cpu_limit))
+    assert rust["HostConfig"]["NanoCpus"] == int(1e9)
+
+
+def test_rust_without_dependencies_boots_with_rustc_prestarted() -> None:
+    runner = make_runner(FakeEngine())
+    prestarted = runner.boot_for(RUST)
+    assert prestarted == boot.prestart_boot(RUST) and prestarted != boot.SHELL_BOOT
+    assert runner.boot_for(RUST, dependencies=True) == boot.SHELL_BOOT
+    assert runner.boot_for(get_language("go")) == boot.SHELL_BOOT  # no prestart
+    # What rustc is pre-started with is what the compile command runs without dependencies.
+    assert RUST.spec.prestart and RUST.spec.prestart in RUST.compile

@@ -9,7 +9,7 @@ import asyncio
 import collections
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -52,6 +52,18 @@ class Exit:
     memory_peak_bytes: int | None = None
     # What the boot command sent after the program's exit (a tar of the output files).
     files: bytes = b""
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """A run whose program must wait, with stdin held open, until the service has done
+    something (set the run's own CPU quota after a compile under a larger one): the boot
+    command writes `mark` on stderr and waits for a line on stdin; `then` runs when the mark
+    is seen, and the line is sent when it has succeeded. If it fails, the run fails with its
+    error and the program never starts."""
+
+    mark: bytes
+    then: Callable[[], Awaitable[None]]
 
 
 class EndScanner:
@@ -195,8 +207,10 @@ class Attached:
 
     async def feed(self, stdin: bytes, time_limit: float,
                    mark: bytes | None = None,
-                   on_exit: Callable[[], None] | None = None) -> AsyncIterator[Output | Exit]:
-        """Write `stdin` and close it, then yield the output as it comes and finally one Exit.
+                   on_exit: Callable[[], None] | None = None,
+                   handoff: Handoff | None = None) -> AsyncIterator[Output | Exit]:
+        """Write `stdin` and close it (with `handoff`: once it is done, see Handoff), then
+        yield the output as it comes and finally one Exit.
 
         The container is killed `time_limit` seconds from now whether or not the caller is
         still reading, and is removed when the generator ends (also when it is cancelled).
@@ -218,7 +232,7 @@ class Attached:
         timed_out = asyncio.Event()
         started = time.monotonic()
         fed_at = time.time()
-        ahead = _ReadAhead(self.channel, timed_out)
+        ahead = _ReadAhead(self.channel, timed_out, handoff)
 
         async def kill_at_deadline() -> None:
             await asyncio.sleep(time_limit)
@@ -264,7 +278,8 @@ class Attached:
             with engine_errors():
                 if stdin:
                     await self.channel.write(stdin)
-                self.channel.close_input()
+                if handoff is None:
+                    self.channel.close_input()
                 scanners = {1: EndScanner(mark), 2: EndScanner(mark)} if mark else {}
                 trailer: tuple[int, bytes] | None = None
                 reader = asyncio.create_task(ahead.run())
@@ -325,6 +340,7 @@ class Attached:
                 exited.cancel()
             if reader is not None:
                 reader.cancel()
+            ahead.cancel()
             with contextlib.suppress(Exception):
                 self.channel.close()
             self.engine.remove_soon(self.id)
@@ -333,7 +349,8 @@ class Attached:
 class _ReadAhead:
     """The output of one container, read by a task of its own ahead of the caller."""
 
-    def __init__(self, channel: Channel, unbounded: asyncio.Event) -> None:
+    def __init__(self, channel: Channel, unbounded: asyncio.Event,
+                 handoff: Handoff | None = None) -> None:
         self.channel = channel
         self.unbounded = unbounded  # set at the deadline: read everything
         self.pending: collections.deque[Output | BaseException | None] = collections.deque()
@@ -341,9 +358,44 @@ class _ReadAhead:
         self._arrived = asyncio.Event()
         self._room = asyncio.Event()
         self.at_end: Callable[[], None] = lambda: None
+        # The handoff is watched for here, not by the caller, so a caller that lags does not
+        # hold the program back at it.
+        self.handoff = handoff
+        self._handoff_scan = EndScanner(handoff.mark) if handoff else None
+        self._handing_off: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         self._room.set()
+
+    def cancel(self) -> None:
+        if self._handing_off is not None:
+            self._handing_off.cancel()
+
+    def _watch(self, message: Output) -> Output:
+        """`message` (of stderr) less the handoff mark and what could be its start; when the
+        mark is in it, the handoff starts."""
+        assert self._handoff_scan is not None
+        scan = self._handoff_scan
+        data = scan.feed(message.data)
+        if scan.done:
+            data += scan.after
+            self._handoff_scan = None
+            self._handing_off = asyncio.create_task(self._hand_off())
+        return Output(2, data)
+
+    async def _hand_off(self) -> None:
+        assert self.handoff is not None
+        try:
+            await self.handoff.then()
+            with engine_errors():
+                await self.channel.write(b"\n")
+        except Exception as exc:  # raised to the caller, where engine errors are mapped
+            self.pending.append(exc)
+            self._arrived.set()
+            return
+        finally:
+            with contextlib.suppress(Exception):
+                self.channel.close_input()
 
     async def run(self) -> None:
         try:
@@ -354,11 +406,19 @@ class _ReadAhead:
                 message = await self.channel.read()
                 if message is not None and self.buffered >= DRAIN_CAP_BYTES:
                     continue  # past the deadline, a caller this far behind loses the rest
-                self.pending.append(message)
-                self._arrived.set()
                 if message is None:
+                    if self._handoff_scan is not None and (held := self._handoff_scan.flush()):
+                        self.pending.append(Output(2, held))
+                    self.pending.append(None)
+                    self._arrived.set()
                     self.at_end()
                     return
+                if self._handoff_scan is not None and message.stream == 2:
+                    message = self._watch(message)
+                    if not message.data:
+                        continue  # all of it was (the start of) the handoff mark
+                self.pending.append(message)
+                self._arrived.set()
                 self.buffered += len(message.data)
         except Exception as exc:  # raised to the caller, where engine errors are mapped
             self.pending.append(exc)

@@ -21,14 +21,14 @@ import aiodocker
 import aiohttp
 
 from tinirun.engine import _aiodocker
-from tinirun.engine.attached import Attached, Exit, Output
+from tinirun.engine.attached import Attached, Exit, Handoff, Output
 from tinirun.engine.building import BuildCalls
 from tinirun.engine.errors import engine_error as _engine_error
 from tinirun.engine.errors import engine_errors as _engine_errors
 from tinirun.errors import BuildError, EngineError
 from tinirun.labels import SERVICE
 
-__all__ = ["Attached", "Engine", "Exit", "Output"]
+__all__ = ["Attached", "Engine", "Exit", "Handoff", "Output"]
 
 log = logging.getLogger(__name__)
 

@@ -191,10 +191,21 @@ class LanguageSpec(_Strict):
     function: FunctionSpec
     diagnostics: tuple[DiagnosticSpec, ...] = ()
     launcher: LauncherSpec | None = None
+    prestart: str = Field(default="", description="The compile command of a one-off run "
+                          "without dependencies, started in the warm container before the code "
+                          "is known: the snippet's file (`source`) is then a fifo, which it must "
+                          "read first; it must do what `compile` does for such a run. Empty: "
+                          "the compile starts with the run.")
     image_seconds: int | None = Field(
         default=None, ge=1, description="About how long the runtime image takes to build the "
         "first time (seconds, on a 2-core machine with a nearby package mirror); the first run "
         "of the language on a new machine says it while it waits.")
+
+    @model_validator(mode="after")
+    def _prestart_compiles(self) -> LanguageSpec:
+        if self.prestart and (not self.compile or self.launcher is not None):
+            raise ValueError("prestart: only for a language that compiles and has no launcher")
+        return self
 
     @model_validator(mode="after")
     def _extensions_plain(self) -> LanguageSpec:

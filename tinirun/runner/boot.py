@@ -43,12 +43,19 @@ PREPARE_FILE = ".tinirun/prepare.sh"
 COMPILE_FILE = ".tinirun/compile"
 NONCE_FILE = ".tinirun/nonce"
 OUTPUTS_FILE = ".tinirun/outputs"
+# Where a payload for a pre-started compiler has the snippet (its own file is then a fifo).
+SOURCE_FILE = ".tinirun/source"
+# The fifo on which a pre-started compiler's exit status comes.
+COMPILED_FIFO = "/tmp/.tinirun-compiled"
 # The in-container timeout is a second line of defence (it holds even if the service dies);
 # the service kills the container at the deadline itself.
 INNER_TIMEOUT_SLACK = 2
 # The end marker is this prefix and the run's nonce (so a program printing the boot command,
 # e.g. from /proc, does not end its own output).
 MARK_PREFIX = b"\x00\x1etinirun-end:"
+# The handoff marker: a compile step that ran under a larger CPU quota than its run's (see
+# `run_script`) is done, and the script waits on stdin until the run's own quota is set.
+COMPILED_PREFIX = b"\x00\x1etinirun-compiled:"
 # What makes a command more than one plain command (its words need a shell).
 _SHELL_SYNTAX = re.compile(r"[|&;<>()$`\\*?\[\]{}~#!\n]")
 # Bytes of the output-file tar the boot shell sends at most (the service's cap applies on top).
@@ -61,6 +68,10 @@ def marker(nonce: str) -> bytes:
     return MARK_PREFIX + nonce.encode() + b"\x1e"
 
 
+def compiled_marker(nonce: str) -> bytes:
+    return COMPILED_PREFIX + nonce.encode() + b"\x1e"
+
+
 @dataclass(frozen=True)
 class Payload:
     """What one run is fed on stdin (a tar) and the nonce of its trailer."""
@@ -70,17 +81,55 @@ class Payload:
 
 
 def run_script(language: Language, args: Sequence[str] = (), command: str | None = None,
-               typecheck: bool = False) -> str:
+               typecheck: bool = False, handoff: bool = False, prestarted: bool = False) -> str:
     """The shell script that type-checks (when asked and the language can), compiles (if the
     language does) and runs the snippet (or `command`), with `args` after it (no shell sees
     them: each is quoted) and standard input from `.tinirun/stdin` (empty when the request has
-    none)."""
+    none).
+
+    With `handoff` (the shell boot only: its stdin is free once the payload is unpacked), the
+    compile step runs under a larger CPU quota than the program's: when it has succeeded, the
+    script writes the compiled marker on stderr and waits for a line on stdin, which the
+    service sends once it has set the run's own quota; without that line (stdin closed) the
+    program never starts.
+
+    With `prestarted` (the container was booted with `prestart_boot`), the compile step is the
+    compiler already waiting on the snippet's fifo: the script writes the snippet (from
+    SOURCE_FILE) into it, takes the compiler's exit status, and puts the snippet's file in
+    place for the program."""
     lines = ["#!/bin/sh"]
     if command is None:
-        lines.extend(prepare_lines(language, typecheck))
+        if prestarted:
+            lines.extend(_prestarted_lines(language, typecheck))
+        else:
+            lines.extend(prepare_lines(language, typecheck))
+        if handoff and language.compile:
+            lines.append(f"read -r n < {NONCE_FILE} || exit 125")
+            lines.append(f"printf '{_octal(COMPILED_PREFIX)}%s\\036' \"$n\" >&2")
+            lines.append("read -r _ || exit 125")
     quoted = "".join(" " + shlex.quote(a) for a in args)
     lines.append(f"exec {command or language.run}{quoted} < {STDIN_FILE}")
     return "\n".join(lines) + "\n"
+
+
+def _prestarted_lines(language: Language, typecheck: bool) -> list[str]:
+    """`prepare_lines` with the pre-started compiler in place of the compile command."""
+    source = shlex.quote(language.source)
+    return [
+        *prepare_lines(language, typecheck)[:-1],
+        # In the background: a compiler that ended before it opened the fifo still gives its
+        # status (the trailer then kills this writer).
+        f"cat {SOURCE_FILE} > {source} &",
+        f"read -r s < {COMPILED_FIFO} || exit 125",
+        f"rm -f {source} && mv {SOURCE_FILE} {source} || exit 125",
+        '[ "$s" = 0 ] || exit "$s"',
+    ]
+
+
+def _octal(data: bytes) -> str:
+    """`data` for printf's format: control bytes as octal escapes."""
+    return "".join(chr(b) if 32 <= b < 127 and chr(b) not in "\\%'" else f"\\{b:03o}"
+                   for b in data)
 
 
 def prepare_lines(language: Language, typecheck: bool = False) -> list[str]:
@@ -190,6 +239,20 @@ SHELL_BOOT = [
 ]
 # Kept for callers of the older name.
 BOOT_COMMAND = SHELL_BOOT
+
+
+def prestart_boot(language: Language) -> list[str] | None:
+    """The shell boot of a language with `prestart` (one-off runs without dependencies), which
+    first starts that compile command with the snippet's file a fifo: the compiler loads and
+    sets itself up while the container waits for its run, then blocks reading the fifo (see
+    `run_script`, `prestarted`). Its messages name the snippet's file as ever. None when the
+    language has no `prestart`."""
+    command = language.spec.prestart
+    if not command:
+        return None
+    head = (f"mkfifo {shlex.quote(language.source)} {COMPILED_FIFO} || exit 125\n"
+            f"{{ {command}\necho $? > {COMPILED_FIFO}; }} < /dev/null &\n")
+    return ["/bin/sh", "-c", head + SHELL_BOOT[2]]
 
 # A launcher boot: `sh -c SCRIPT sh PROGRAM RUN...`. The interpreter (RUN, after the language's
 # prelude has put PROGRAM where the interpreter loads it first) reads the payload on fd 3 and

@@ -60,7 +60,8 @@ class Housekeeper:
             for language in all_languages().values():
                 tag = self.images.runtime_tag(language)
                 if await self.engine.image_id(tag):
-                    self.runner.warm(tag, language.env, self.runner.boot_for(language))
+                    self.runner.warm(tag, language.env, self.runner.boot_for(language),
+                                     compiles=language)
 
     async def at_stop(self) -> None:
         """Remove every container of this installation still there when the service stops

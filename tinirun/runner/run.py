@@ -18,7 +18,7 @@ from tinirun.engine.container import (
     memory_bytes,
     nano_cpus,
 )
-from tinirun.engine.docker import Attached, Engine, Exit, Output
+from tinirun.engine.docker import Attached, Engine, Exit, Handoff, Output
 from tinirun.errors import EngineError, InvalidRequestError
 from tinirun.failures import error_data
 from tinirun.labels import KIND, Kind
@@ -45,6 +45,8 @@ STDIN_FILE = boot.STDIN_FILE
 # The info chunk said just before the program's container starts (a cluster node marks the
 # run started there: from then on it is never run again elsewhere).
 STARTING = "Starting container..."
+# The CPU quota of a one-off run's compile step, when its own is smaller (RUNNER_COMPILE_CPUS).
+COMPILE_CPUS = 1.0
 
 
 @dataclass(frozen=True)
@@ -93,20 +95,30 @@ class _Collected:
         return "".join(self.parts)
 
 
-def payload(prepared: PreparedRun) -> Payload:
-    """What a one-off run is fed: code, attached files, the run script, its arguments."""
+def payload(prepared: PreparedRun, handoff: bool = False, prestarted: bool = False) -> Payload:
+    """What a one-off run is fed: code, attached files, the run script (with `handoff`, one
+    that waits after the compile step for the run's own CPU quota; with `prestarted`, one for
+    a container booted with `boot.prestart_boot`), its arguments."""
     language = prepared.language
-    entries: dict[str, bytes] = {language.source: prepared.code.encode()}
+    source = boot.SOURCE_FILE if prestarted else language.source
+    entries: dict[str, bytes] = {source: prepared.code.encode()}
     for name, text in language.files.items():
         entries[name] = text.encode()
     for path, content in prepared.files:
         entries[f"files/{path}"] = content
     return boot.pack(entries, boot.run_script(language, prepared.args,
-                                              typecheck=prepared.typecheck),
+                                              typecheck=prepared.typecheck, handoff=handoff,
+                                              prestarted=prestarted),
                      prepared.limits.timeout, prepared.stdin, prepared.args,
                      boot.output_roots(prepared.output_globs),
                      boot.prepare_script(language, prepared.typecheck),
                      boot.compile_argv(language) or ())
+
+
+def prestarts(language: Language, dependencies: bool) -> bool:
+    """Whether one-off runs of `language` (with or without `dependencies`) find their compiler
+    pre-started (the language's `prestart`, for runs without dependencies)."""
+    return bool(language.spec.prestart) and not dependencies
 
 
 def pack(entries: Mapping[str, bytes], script: str, timeout: int, stdin: str | None) -> bytes:
@@ -120,8 +132,10 @@ class Runner:
     def __init__(self, engine: Engine, images: ImageManager, isolation: Isolation,
                  pool: WarmPool, max_stream_bytes: int = MAX_STREAM_BYTES,
                  output_caps: tuple[int, int] = (outputs.MAX_OUTPUT_FILES,
-                                                 outputs.MAX_OUTPUT_BYTES)) -> None:
+                                                 outputs.MAX_OUTPUT_BYTES),
+                 compile_cpus: float = COMPILE_CPUS) -> None:
         self.engine = engine
+        self.compile_cpus = compile_cpus
         self.output_caps = output_caps
         self.images = images
         self.isolation = isolation
@@ -170,42 +184,69 @@ class Runner:
             yield Chunk.error(error_data(exc))
             return
         assert image is not None
-        async for chunk in self.execute(image, language.env, payload(prepared), prepared.limits,
-                                        self.boot_for(language), prepared.output_globs,
-                                        on_exit):
+        compile_cpu = self.compile_cpu(language, prepared.limits.cpu_limit)
+        command = self.boot_for(language, dependencies=bool(prepared.dependencies))
+        stdin = payload(prepared, handoff=compile_cpu is not None,
+                        prestarted=prestarts(language, bool(prepared.dependencies)))
+        async for chunk in self.execute(image, language.env, stdin, prepared.limits, command,
+                                        prepared.output_globs, on_exit, compiles=language):
             yield chunk
 
-    def boot_for(self, language: Language, command: str | None = None) -> list[str]:
-        """The boot command of containers that run `command` (default: the snippet) of
-        `language`: its launcher's, or the shell boot."""
+    def compile_cpu(self, language: Language, cpu_limit: float) -> float | None:
+        """The CPU quota under which a one-off run of `language` with `cpu_limit` compiles,
+        when it is more than `cpu_limit` (else None): RUNNER_COMPILE_CPUS, for a language that
+        compiles in the shell boot. The original compiled in the image build, outside the run's
+        limits; here the compile is part of the run, and only its CPU quota is larger (never
+        more than a client may ask for the whole run). The program itself always runs under
+        `cpu_limit`: the run script waits after the compile until the service has set it."""
+        if not language.compile or language.launcher is not None:
+            return None
+        cpu = max(self.compile_cpus, cpu_limit)
+        if nano_cpus(cpu, self.isolation) <= nano_cpus(cpu_limit, self.isolation):
+            return None
+        return cpu
+
+    def boot_for(self, language: Language, command: str | None = None,
+                 dependencies: bool = False) -> list[str]:
+        """The boot command of containers that run `command` (default: the snippet, with or
+        without `dependencies`) of `language`: its launcher's, its pre-started compiler's
+        (the snippet without dependencies), or the shell boot."""
+        if command in (None, language.run) and prestarts(language, dependencies):
+            return boot.prestart_boot(language) or boot.SHELL_BOOT
         return boot.launcher_boot(language, command or language.run) or boot.SHELL_BOOT
 
     def config_for(self, image: str, env: Mapping[str, str], limits: RunLimits,
-                   command: list[str] | None = None) -> dict[str, Any]:
-        """The create body of a container of `image` that waits for a payload."""
+                   command: list[str] | None = None,
+                   cpu: float | None = None) -> dict[str, Any]:
+        """The create body of a container of `image` that waits for a payload (with `cpu`,
+        under that CPU quota instead of the limits')."""
         return container_config(
             image=image,
             command=command or boot.SHELL_BOOT,
             env=env,
-            limits=Limits(memory_mb=limits.mem_limit_mb, cpu=limits.cpu_limit),
+            limits=Limits(memory_mb=limits.mem_limit_mb, cpu=cpu or limits.cpu_limit),
             isolation=self.isolation,
             labels={KIND: Kind.RUN},
         )
 
     def warm(self, image: str, env: Mapping[str, str], command: list[str] | None = None,
-             size: int | None = None) -> None:
-        """Keep containers of `image` waiting (booted with `command`), default limits."""
-        self.pool.want(image, lambda: self.config_for(image, env, RunLimits(), command), size)
+             size: int | None = None, compiles: Language | None = None) -> None:
+        """Keep containers of `image` waiting (booted with `command`), default limits (with
+        `compiles`, the one-off runs of that language: the compile step's CPU quota)."""
+        cpu = None if compiles is None else self.compile_cpu(compiles, RunLimits().cpu_limit)
+        self.pool.want(image, lambda: self.config_for(image, env, RunLimits(), command, cpu),
+                       size)
 
     async def _container(self, image: str, env: Mapping[str, str], limits: RunLimits,
-                         command: list[str] | None) -> tuple[Attached, str]:
-        """A container for this run: a warm one (limits updated if they differ) or a fresh one,
-        and a line that says which."""
+                         command: list[str] | None, compiles: Language | None,
+                         cpu: float) -> tuple[Attached, str]:
+        """A container for this run, under the CPU quota `cpu`: a warm one (limits updated if
+        they differ) or a fresh one, and a line that says which."""
         attached = self.pool.take(image)
-        self.warm(image, env, command)
+        self.warm(image, env, command, compiles=compiles)
         if attached is not None:
             memory = memory_bytes(limits.mem_limit_mb)
-            cpus = nano_cpus(limits.cpu_limit, self.isolation)
+            cpus = nano_cpus(cpu, self.isolation)
             if (memory, cpus) == (attached.memory, attached.nano_cpus):
                 return attached, "Using a warm container"
             try:
@@ -213,23 +254,35 @@ class Runner:
                 return attached, "Using a warm container (limits updated)"
             except EngineError:
                 attached.discard()
-        fresh = await self.engine.start(self.config_for(image, env, limits, command))
+        fresh = await self.engine.start(self.config_for(image, env, limits, command, cpu))
         return fresh, "Using a fresh container"
 
     async def execute(self, image: str, env: Mapping[str, str], stdin: Payload,
                       limits: RunLimits, command: list[str] | None = None,
                       output_globs: tuple[str, ...] = (),
-                      on_exit: Callable[[], None] | None = None) -> AsyncIterator[Chunk]:
+                      on_exit: Callable[[], None] | None = None,
+                      compiles: Language | None = None) -> AsyncIterator[Chunk]:
         """Run one payload in a container of `image` (booted with `command`); yield its
         output, then its result with the files matching `output_globs` (or a `docker`
         error). `on_exit` is called the moment the container has ended, even if the output
-        is still on its way to a slow client (the gate frees the run's slot)."""
+        is still on its way to a slow client (the gate frees the run's slot). With
+        `compiles` (a one-off run of that language, whose payload hands off after its compile
+        step when `compile_cpu` says so), the compile runs under the larger quota and the
+        program under the run's own."""
         yield Chunk.info(STARTING)
+        compile_cpu = None if compiles is None else self.compile_cpu(compiles, limits.cpu_limit)
         try:
-            attached, how = await self._container(image, env, limits, command)
+            attached, how = await self._container(image, env, limits, command, compiles,
+                                                  compile_cpu or limits.cpu_limit)
         except EngineError as exc:
             yield Chunk.error(error_data(exc))
             return
+        handoff = None
+        if compile_cpu is not None:
+            memory = memory_bytes(limits.mem_limit_mb)
+            run_cpus = nano_cpus(limits.cpu_limit, self.isolation)
+            handoff = Handoff(boot.compiled_marker(stdin.nonce),
+                              lambda: attached.update_limits(memory, run_cpus))
         yield Chunk.info(how)
         yield Chunk.debug(f"Using container {attached.id[:12]}")  # ids are for operators
         streams = {1: _Collected(), 2: _Collected()}
@@ -238,7 +291,8 @@ class Runner:
         budget = StreamBudget(self.max_stream_bytes)
         try:
             async for item in attached.feed(stdin.data, time_limit=limits.timeout,
-                                            mark=boot.marker(stdin.nonce), on_exit=on_exit):
+                                            mark=boot.marker(stdin.nonce), on_exit=on_exit,
+                                            handoff=handoff):
                 if isinstance(item, Output):
                     stream = 2 if item.stream == 2 else 1
                     data = budget.admit(item.data)
