@@ -127,7 +127,8 @@ def test_a_compiled_program_burning_cpu_stays_in_the_runs_quota(hostile: Hostile
 def test_a_compile_that_never_ends_is_stopped_at_the_timeout(hostile: Hostile) -> None:
     """Rust evaluating a constant for ever: rustc (pre-started, under the compile quota) is
     stopped at the run's timeout like any program, and the program never runs."""
-    code = ("#![allow(long_running_const_eval)]\n\nconst N: u64 = {\n    let mut i = 0u64;\n    while i < u64::MAX { i += 1; }\n"
+    code = ("#![allow(long_running_const_eval)]\n\n"
+            "const N: u64 = {\n    let mut i = 0u64;\n    while i < u64::MAX { i += 1; }\n"
             "    i\n};\n\nfn main() {\n    println!(\"{}\", N);\n}\n")
     body = {"code": code, "lang": "rust", "timeout": 5}
     result = hostile.survive(body, name="endless const eval").result
