@@ -1,5 +1,5 @@
 """A fake Docker engine at the adapter's seam (`tinirun.engine.docker.Engine`'s methods and
-`attached.Lifecycle` / `attached.Channel`), for the fast suite of the core.
+`attached.Lifecycle` / `output.Channel`), for the fast suite of the core.
 
 Each container runs a `Program`: what it writes, how it ends. Everything above the adapter
 (Attached.feed, the Runner, the pool, the function builds, the housekeeper) is the real code.
@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tinirun.engine.attached import KILLED, Attached, Output
+from tinirun.engine.attached import KILLED, Attached
+from tinirun.engine.output import Output
 from tinirun.errors import BuildError, EngineError
 
 
@@ -32,7 +33,7 @@ class Program:
     signals: list[str] = field(default_factory=list)
     # When set, the program ends only once this is set (to order concurrent builds).
     gate: asyncio.Event | None = None
-    # A run that hands off (attached.Handoff): its output starts as soon as its payload is
+    # A run that hands off (output.Handoff): its output starts as soon as its payload is
     # written, and after this many items it waits for its stdin to be closed.
     handoff_after: int | None = None
 

@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from tinirun.engine.attached import Exit, Output
+from tinirun.engine.attached import Exit
 from tinirun.engine.container import Isolation
 from tinirun.engine.docker import Engine
+from tinirun.engine.output import Output
 from tinirun.languages import all_languages, get_language
 from tinirun.runner.catalog import LanguageCatalog, describe
 from tinirun.runner.images import ImageManager

@@ -9,7 +9,7 @@ import tarfile
 
 import pytest
 
-from tinirun.engine.attached import EndScanner, _trailer
+from tinirun.engine.output import EndScanner, read_trailer
 from tinirun.runner import boot
 from tinirun.runner.outputs import collect, matches
 
@@ -39,10 +39,10 @@ def test_trailer_needs_both_markers_the_header_and_every_byte() -> None:
     stdout, stderr = EndScanner(MARK), EndScanner(MARK)
     stdout.feed(b"out" + MARK)
     stderr.feed(b"err" + MARK + b"3 5\nab")
-    assert _trailer(stdout, stderr) is None
+    assert read_trailer(stdout, stderr) is None
     stderr.feed(b"cde")
-    assert _trailer(stdout, stderr) == (3, b"abcde")
-    assert _trailer(EndScanner(MARK), stderr) is None
+    assert read_trailer(stdout, stderr) == (3, b"abcde")
+    assert read_trailer(EndScanner(MARK), stderr) is None
 
 
 def tar(files: dict[str, bytes], symlink: str | None = None) -> bytes:

@@ -6,24 +6,26 @@ Fresh runs make one and feed it at once; the warm pool makes them ahead of deman
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from tinirun.engine.errors import engine_errors
+from tinirun.engine.output import (
+    Channel,
+    EndScanner,
+    Handoff,
+    Output,
+    ReadAhead,
+    read_trailer,
+)
 from tinirun.errors import EngineError
 
 # After a kill, how long to wait for the container to report its exit.
 EXIT_GRACE = 10.0
-# Output read ahead of a caller that lags, while the program runs (see `Attached.feed`).
-READ_AHEAD_BYTES = 256 * 1024
-# Past the deadline the output is read whatever the caller's lag (the program is being
-# killed), and kept for the caller up to this much; the rest is dropped.
-DRAIN_CAP_BYTES = 4 * 1024 * 1024
 # A caller still this far behind the end of the output is lagging: the engine is asked when
 # the container is gone, so the run's slot is freed then and not at the end of its stream.
 LAG_GRACE = 1.0
@@ -31,14 +33,6 @@ LAG_GRACE = 1.0
 PEAK_INTERVAL = 0.1
 # The exit code of a process killed with SIGKILL (the OOM killer's signal too).
 KILLED = 137
-
-
-@dataclass(frozen=True)
-class Output:
-    """Bytes the program wrote; `stream` is 1 for stdout, 2 for stderr."""
-
-    stream: int
-    data: bytes
 
 
 @dataclass(frozen=True)
@@ -52,66 +46,6 @@ class Exit:
     memory_peak_bytes: int | None = None
     # What the boot command sent after the program's exit (a tar of the output files).
     files: bytes = b""
-
-
-@dataclass(frozen=True)
-class Handoff:
-    """A run whose program must wait, with stdin held open, until the service has done
-    something (set the run's own CPU quota after a compile under a larger one): the boot
-    command writes `mark` on stderr and waits for a line on stdin; `then` runs when the mark
-    is seen, and the line is sent when it has succeeded. If it fails, the run fails with its
-    error and the program never starts."""
-
-    mark: bytes
-    then: Callable[[], Awaitable[None]]
-
-
-class EndScanner:
-    """Finds the end marker in one output stream: passes on what comes before it (holding
-    back only a tail that could be the marker's start) and keeps what follows it."""
-
-    def __init__(self, mark: bytes) -> None:
-        self.mark = mark
-        self.held = b""
-        self.done = False
-        self.after = b""
-
-    def feed(self, data: bytes) -> bytes:
-        if self.done:
-            self.after += data
-            return b""
-        data = self.held + data
-        self.held = b""
-        at = data.find(self.mark)
-        if at >= 0:
-            self.done = True
-            self.after = data[at + len(self.mark):]
-            return data[:at]
-        for size in range(min(len(self.mark) - 1, len(data)), 0, -1):
-            if data.endswith(self.mark[:size]):
-                self.held = data[-size:]
-                return data[:-size]
-        return data
-
-    def flush(self) -> bytes:
-        held, self.held = self.held, b""
-        return held
-
-
-def _trailer(stdout: EndScanner, stderr: EndScanner) -> tuple[int, bytes] | None:
-    """The exit code and the file tar once the whole trailer is in, else None."""
-    if not (stdout.done and stderr.done):
-        return None
-    line, sep, rest = stderr.after.partition(b"\n")
-    if not sep:
-        return None
-    try:
-        code, size = (int(x) for x in line.split())
-    except ValueError:
-        return None
-    if len(rest) < size:
-        return None
-    return code, rest[:size]
 
 
 # Where a container's peak memory can be read when the engine runs on this host: the memory
@@ -151,21 +85,6 @@ class Lifecycle(Protocol):
     async def kill_signals(self, container_id: str, since: float) -> list[str]: ...
 
     def remove_soon(self, container_id: str) -> None: ...
-
-
-class Channel(Protocol):
-    """The attach connection of one container: its stdin, stdout and stderr."""
-
-    @property
-    def open(self) -> bool: ...
-
-    async def write(self, data: bytes) -> None: ...
-
-    def close_input(self) -> None: ...
-
-    async def read(self) -> Output | None: ...
-
-    def close(self) -> None: ...
 
 
 class Attached:
@@ -232,7 +151,7 @@ class Attached:
         timed_out = asyncio.Event()
         started = time.monotonic()
         fed_at = time.time()
-        ahead = _ReadAhead(self.channel, timed_out, handoff)
+        ahead = ReadAhead(self.channel, timed_out, handoff)
 
         async def kill_at_deadline() -> None:
             await asyncio.sleep(time_limit)
@@ -294,7 +213,7 @@ class Attached:
                     data = scanners[2 if message.stream == 2 else 1].feed(message.data)
                     if data:
                         yield Output(message.stream, data)
-                    trailer = _trailer(scanners[1], scanners[2])
+                    trailer = read_trailer(scanners[1], scanners[2])
                     if trailer is not None:
                         peak = memory_peak(self.id) or peak
                         break
@@ -344,97 +263,6 @@ class Attached:
             with contextlib.suppress(Exception):
                 self.channel.close()
             self.engine.remove_soon(self.id)
-
-
-class _ReadAhead:
-    """The output of one container, read by a task of its own ahead of the caller."""
-
-    def __init__(self, channel: Channel, unbounded: asyncio.Event,
-                 handoff: Handoff | None = None) -> None:
-        self.channel = channel
-        self.unbounded = unbounded  # set at the deadline: read everything
-        self.pending: collections.deque[Output | BaseException | None] = collections.deque()
-        self.buffered = 0
-        self._arrived = asyncio.Event()
-        self._room = asyncio.Event()
-        self.at_end: Callable[[], None] = lambda: None
-        # The handoff is watched for here, not by the caller, so a caller that lags does not
-        # hold the program back at it.
-        self.handoff = handoff
-        self._handoff_scan = EndScanner(handoff.mark) if handoff else None
-        self._handing_off: asyncio.Task[None] | None = None
-
-    def wake(self) -> None:
-        self._room.set()
-
-    def cancel(self) -> None:
-        if self._handing_off is not None:
-            self._handing_off.cancel()
-
-    def _watch(self, message: Output) -> Output:
-        """`message` (of stderr) less the handoff mark and what could be its start; when the
-        mark is in it, the handoff starts."""
-        assert self._handoff_scan is not None
-        scan = self._handoff_scan
-        data = scan.feed(message.data)
-        if scan.done:
-            data += scan.after
-            self._handoff_scan = None
-            self._handing_off = asyncio.create_task(self._hand_off())
-        return Output(2, data)
-
-    async def _hand_off(self) -> None:
-        assert self.handoff is not None
-        try:
-            await self.handoff.then()
-            with engine_errors():
-                await self.channel.write(b"\n")
-        except Exception as exc:  # raised to the caller, where engine errors are mapped
-            self.pending.append(exc)
-            self._arrived.set()
-            return
-        finally:
-            with contextlib.suppress(Exception):
-                self.channel.close_input()
-
-    async def run(self) -> None:
-        try:
-            while True:
-                while self.buffered >= READ_AHEAD_BYTES and not self.unbounded.is_set():
-                    self._room.clear()
-                    await self._room.wait()
-                message = await self.channel.read()
-                if message is not None and self.buffered >= DRAIN_CAP_BYTES:
-                    continue  # past the deadline, a caller this far behind loses the rest
-                if message is None:
-                    if self._handoff_scan is not None and (held := self._handoff_scan.flush()):
-                        self.pending.append(Output(2, held))
-                    self.pending.append(None)
-                    self._arrived.set()
-                    self.at_end()
-                    return
-                if self._handoff_scan is not None and message.stream == 2:
-                    message = self._watch(message)
-                    if not message.data:
-                        continue  # all of it was (the start of) the handoff mark
-                self.pending.append(message)
-                self._arrived.set()
-                self.buffered += len(message.data)
-        except Exception as exc:  # raised to the caller, where engine errors are mapped
-            self.pending.append(exc)
-            self._arrived.set()
-
-    async def next(self) -> Output | None:
-        while not self.pending:
-            self._arrived.clear()
-            await self._arrived.wait()
-        item = self.pending.popleft()
-        if isinstance(item, BaseException):
-            raise item
-        if item is not None:
-            self.buffered -= len(item.data)
-            self._room.set()
-        return item
 
 
 def _ended(on_exit: Callable[[], None] | None) -> Callable[[asyncio.Future[Any]], None]:

@@ -21,10 +21,11 @@ import aiodocker
 import aiohttp
 
 from tinirun.engine import _aiodocker
-from tinirun.engine.attached import Attached, Exit, Handoff, Output
+from tinirun.engine.attached import Attached, Exit
 from tinirun.engine.building import BuildCalls
 from tinirun.engine.errors import engine_error as _engine_error
 from tinirun.engine.errors import engine_errors as _engine_errors
+from tinirun.engine.output import Handoff, Output
 from tinirun.errors import BuildError, EngineError
 from tinirun.labels import SERVICE
 
@@ -39,7 +40,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class AttachChannel:
-    """A container's attach connection (aiodocker's Stream) as `attached.Channel`."""
+    """A container's attach connection (aiodocker's Stream) as `output.Channel`."""
 
     def __init__(self, stream: Any) -> None:
         self.stream = stream

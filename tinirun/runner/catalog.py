@@ -13,8 +13,8 @@ import contextlib
 import logging
 from collections.abc import Mapping
 
-from tinirun.engine.attached import Output
 from tinirun.engine.docker import Engine
+from tinirun.engine.output import Output
 from tinirun.errors import EngineError
 from tinirun.languages import Language
 from tinirun.models import (
