@@ -201,6 +201,13 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", f"Engine floor: the engine completes {floor['containers_per_s']} container "
               f"lifecycles per second (create, start, wait, remove of `true`, "
               f"{floor['concurrency']} at once) — the ceiling for one container per run."]
+    if "python_lifecycle" in b:
+        alone = b["python_lifecycle"]
+        lines += ["", f"A python hello's own container lifecycle without the service (create, "
+                  f"attach, start with the launcher, payload, output to the trailer, remove; "
+                  f"{alone['concurrency']} at once): {alone['runs_per_s']} runs/s, "
+                  f"{alone['runs_per_s'] / floor['containers_per_s']:.2f} of the ceiling. "
+                  "Both measured just after the throughput above."]
     m = report["memory"]
     s = report["streaming"]
     lines += ["", "## Server memory", "",
@@ -316,6 +323,13 @@ def main() -> int:
             levels = [int(x) for x in args.levels.split(",")]
             report["throughput"], peak = bench_throughput(svc, levels, args.per_level)
             report["memory"] = {"load_peak_rss_mib": round(peak / 1024, 1)}
+            # Just after the throughput, so that a machine's drift over the run does not come
+            # between them: the engine's ceiling, and a python run's lifecycle alone.
+            floor = baseline_engine_floor(image, 8, args.per_level)
+            print(f"  engine floor at concurrency 8: {floor['containers_per_s']} containers/s")
+            lifecycle = issue17.python_lifecycle(image, 8, args.per_level)
+            print(f"  python run's lifecycle alone at concurrency 8: "
+                  f"{lifecycle['runs_per_s']} runs/s")
             print("streaming memory")
             report["streaming"] = bench_streaming_memory(svc, args.stream_clients, args.stream_mib)
         finally:
@@ -338,14 +352,12 @@ def main() -> int:
     print(f"  {build.name}: median {build.median:.1f} ms")
     fresh = baseline_fresh_throughput(image, 8, args.per_level)
     print(f"  fresh docker run at concurrency 8: {fresh['runs_per_s']} runs/s")
-    floor = baseline_engine_floor(image, 8, args.per_level)
-    print(f"  engine floor at concurrency 8: {floor['containers_per_s']} containers/s")
     report["baselines"] = {"docker_run": run.as_dict(),
                            "docker_run_per_language": {k: v.as_dict() for k, v in runs.items()},
                            "docker_exec": exec_.as_dict(),
                            "docker_exec_api": exec_api.as_dict(),
                            "build_per_run": build.as_dict(), "fresh_throughput": fresh,
-                           "engine_floor": floor}
+                           "engine_floor": floor, "python_lifecycle": lifecycle}
     py = next(s for s in report["languages"] if s["name"] == "hello python")["median_ms"]
     report["ratios"] = {
         "python_vs_docker_run": round(py / run.median, 3),

@@ -87,6 +87,46 @@ def exec_through_api(image: str, n: int, timed: Callable[..., Any]) -> Any:
     return series
 
 
+def python_lifecycle(image: str, concurrency: int, total: int) -> dict[str, Any]:
+    """Python hello's own container lifecycle, without the service (no HTTP, queue or pool):
+    create, attach and start with the launcher boot, the payload in, the output read to the
+    trailer, the removal; `concurrency` at once. What one run costs the engine and the
+    container, against the ceiling's `true` without attach."""
+    from tinirun.engine.container import Isolation, Limits, container_config
+    from tinirun.engine.docker import Engine
+    from tinirun.languages import get_language
+    from tinirun.models import RunLimits
+    from tinirun.runner import boot
+    from tinirun.runner.run import PreparedRun, payload
+
+    language = get_language("python")
+    command = boot.launcher_boot(language, language.run) or boot.SHELL_BOOT
+    config = container_config(image, command, language.env, Limits(memory_mb=256, cpu=0.5),
+                              Isolation(), {"tinirun.kind": "bench"})
+    prepared = PreparedRun(language=language, code=PY_HELLO, dependencies=[], files=[],
+                           limits=RunLimits())
+
+    async def measure() -> float:
+        engine = Engine()
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one() -> None:
+            async with gate:
+                stdin = payload(prepared)
+                attached = await engine.start(config)
+                async for _ in attached.feed(stdin.data, 30, mark=boot.marker(stdin.nonce)):
+                    pass
+
+        started = time.perf_counter()
+        try:
+            await asyncio.gather(*(one() for _ in range(total)))
+        finally:
+            await engine.close()  # waits for the removals
+        return total / (time.perf_counter() - started)
+
+    return {"concurrency": concurrency, "runs_per_s": round(asyncio.run(measure()), 2)}
+
+
 def engine_calls_per_run(n: int) -> dict[str, float]:
     """Engine API calls per python hello run (warm pool on), counted by the adapter: the run's
     own and the pool's refill of the container it took."""
