@@ -116,7 +116,7 @@ def _prestarted_lines(language: Language, typecheck: bool) -> list[str]:
     """`prepare_lines` with the pre-started compiler in place of the compile command."""
     source = shlex.quote(language.source)
     return [
-        *prepare_lines(language, typecheck)[:-1],
+        *prepare_lines(language, typecheck, compile=False),
         # In the background: a compiler that ended before it opened the fifo still gives its
         # status (the trailer then kills this writer).
         f"cat {SOURCE_FILE} > {source} &",
@@ -132,14 +132,16 @@ def _octal(data: bytes) -> str:
                    for b in data)
 
 
-def prepare_lines(language: Language, typecheck: bool = False) -> list[str]:
+def prepare_lines(language: Language, typecheck: bool = False,
+                  compile: bool = True) -> list[str]:
     """The shell lines that type-check (when asked and the language can) and compile the
-    snippet, each ending the script with its status when it fails; none for a language that
-    neither compiles nor is asked to type-check."""
+    snippet (unless not `compile`: the compile command runs otherwise), each ending the script
+    with its status when it fails; none for a language that neither compiles nor is asked to
+    type-check."""
     lines: list[str] = []
     if typecheck and language.spec.typecheck:
         lines.append(f"( {language.spec.typecheck} ) || exit $?")
-    if language.compile:
+    if language.compile and compile:
         lines.append(f"( {language.compile} ) || exit $?")
     return lines
 
@@ -158,9 +160,7 @@ def prepare_script(language: Language, typecheck: bool = False) -> str:
     """`.tinirun/prepare.sh` of a one-off run, which a launcher that compiles runs before the
     program: the compile lines of `run_script`, less the compile command when `compile_argv`
     gives it to the launcher as argv; empty when there are none."""
-    lines = prepare_lines(language, typecheck)
-    if compile_argv(language) is not None:
-        lines = lines[:-1]
+    lines = prepare_lines(language, typecheck, compile=compile_argv(language) is None)
     return "\n".join(["#!/bin/sh", *lines]) + "\n" if lines else ""
 
 
@@ -224,8 +224,8 @@ if [ -s {OUTPUTS_FILE} ]; then
     s=$(wc -c < $o)
   fi
 fi
-printf '\\000\\036tinirun-end:%s\\036' "$n"
-printf '\\000\\036tinirun-end:%s\\036%s %s\\n' "$n" "$c" "$s" >&2
+printf '{_octal(MARK_PREFIX)}%s\\036' "$n"
+printf '{_octal(MARK_PREFIX)}%s\\036%s %s\\n' "$n" "$c" "$s" >&2
 if [ "$s" -gt 0 ]; then cat $o >&2; fi
 exit $c
 """
