@@ -121,7 +121,7 @@ def _prestarted_lines(language: Language, typecheck: bool) -> list[str]:
         # status (the trailer then kills this writer).
         f"cat {SOURCE_FILE} > {source} &",
         f"read -r s < {COMPILED_FIFO} || exit 125",
-        f"rm -f {source} && mv {SOURCE_FILE} {source} || exit 125",
+        f"mv -f {SOURCE_FILE} {source} || exit 125",
         '[ "$s" = 0 ] || exit "$s"',
     ]
 
