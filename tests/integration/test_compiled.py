@@ -122,6 +122,27 @@ def test_rust_errors_warnings_and_panics(server: Server) -> None:
     assert lines_of("rust", panic) == [4]
 
 
+
+def test_rust_runtime_linked_by_lld_itself(server: Server) -> None:
+    """A snippet is linked by ld.lld without gcc's driver (the image gives it the C runtime's
+    start files): threads, thread-locals, unwinding, destructors at exit, symbolised
+    backtraces and system libraries work as they do through the driver."""
+    code = ("use std::cell::Cell;\n\nthread_local!(static N: Cell<u32> = Cell::new(1));\n\n"
+            "#[link(name = \"m\")]\nextern \"C\" {\n    fn cos(x: f64) -> f64;\n}\n\n"
+            "struct Bye;\nimpl Drop for Bye {\n    fn drop(&mut self) {\n"
+            "        println!(\"bye\");\n    }\n}\n\n"
+            "fn main() {\n    let _bye = Bye;\n"
+            "    let t = std::thread::spawn(|| { N.with(|n| n.set(2)); N.with(|n| n.get()) })\n"
+            "        .join().unwrap();\n"
+            "    let caught = std::panic::catch_unwind(|| panic!(\"inner\")).is_err();\n"
+            "    let trace = std::backtrace::Backtrace::force_capture().to_string();\n"
+            "    println!(\"{} {} {} {} {}\", t, N.with(|n| n.get()), caught,\n"
+            "             trace.contains(\"main::main\"), unsafe { cos(0.0) });\n}\n")
+    result = result_of(server.run({"lang": "rust", "code": code}))
+    assert result["exit_code"] == 0, result
+    assert result["stdout"] == "2 1 true true 1\nbye\n", result
+    assert "panicked at main.rs:21:46:" in result["stderr"], result
+
 # The program's own CPU quota, as its cgroup says (cgroup v2, else v1), in microseconds per
 # 100 ms period.
 QUOTA = {
