@@ -118,6 +118,8 @@ class FakeEngine:
         self.program = program or (lambda config: Program())
         self.containers: dict[str, FakeContainer] = {}
         self.removed: list[str] = []
+        # Removed after their run ended (the removal waits for the engine to report the stop).
+        self.removed_stopping: list[str] = []
         # Every container started, removed or not.
         self.started: list[FakeContainer] = []
         self.images: dict[str, FakeImage] = {}
@@ -171,8 +173,10 @@ class FakeEngine:
         self.calls["events"] += 1
         return list(self.containers[container_id].program.signals)
 
-    def remove_soon(self, container_id: str) -> None:
+    def remove_soon(self, container_id: str, stopping: bool = False) -> None:
         self.removed.append(container_id)
+        if stopping:
+            self.removed_stopping.append(container_id)
         self.containers.pop(container_id, None)
 
     async def remove_container(self, container_id: str) -> None:

@@ -263,6 +263,27 @@ def test_no_container_left_after_runs(server: Server) -> None:
     assert wait_gone(container_of_run(chunks), 10)
 
 
+def test_a_finished_runs_container_is_removed_once_stopped(server: Server) -> None:
+    """The removal of a run that has ended waits for the engine to report the stop, so the
+    engine does not kill the container: removed at its trailer, most were still exiting,
+    and a kill costs the engine a call to the OCI runtime and its events."""
+    since = time.time()
+    cids = []
+    for lang in ("python", "bash", "python"):
+        chunks = server.run({"code": HELLO[lang], "lang": lang})
+        assert result_of(chunks)["exit_code"] == 0
+        cids.append(container_of_run(chunks))
+    for cid in cids:
+        assert wait_gone(cid, 30)
+    out = subprocess.run(
+        ["docker", "events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}",
+         "--filter", "type=container", "--format", "{{.Actor.ID}} {{.Action}}"],
+        capture_output=True, text=True, check=True).stdout
+    for cid in cids:
+        actions = [line.split(" ", 1)[1] for line in out.splitlines() if line.startswith(cid)]
+        assert "destroy" in actions and "kill" not in actions, (cid, actions)
+
+
 def test_engine_unreachable(make) -> None:  # type: ignore[no-untyped-def]
     srv = make(DOCKER_HOST="unix:///nonexistent/docker.sock")
     srv.start()

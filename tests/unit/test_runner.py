@@ -68,6 +68,8 @@ async def test_output_streams_and_the_result_collects_it() -> None:
     res = result(chunks)
     assert (res.stdout, res.stderr, res.exit_code, res.timeout) == ("out\nmore", "err\n", 0, False)
     assert engine.containers == {} and len(engine.removed) == 1
+    # The run ended: its removal waits for the stop (no kill by the engine).
+    assert engine.removed_stopping == engine.removed
 
 
 async def test_payload_is_written_to_the_container() -> None:
@@ -178,6 +180,7 @@ async def test_hang_up_mid_run_removes_the_container() -> None:
     # The container's own generator is closed by the loop's finaliser, soon after.
     await async_wait_until(lambda: engine.containers == {}, "the container removed")
     assert len(engine.removed) == 1
+    assert engine.removed_stopping == []  # still running: removed (killed) at once
 
 
 async def test_run_builds_nothing_for_the_runtime_and_runs_the_request() -> None:

@@ -84,7 +84,7 @@ class Lifecycle(Protocol):
 
     async def kill_signals(self, container_id: str, since: float) -> list[str]: ...
 
-    def remove_soon(self, container_id: str) -> None: ...
+    def remove_soon(self, container_id: str, stopping: bool = False) -> None: ...
 
 
 class Attached:
@@ -191,6 +191,7 @@ class Attached:
         watchdog = asyncio.create_task(kill_at_deadline())
         watcher = asyncio.create_task(watch_memory())
         reader: asyncio.Task[None] | None = None
+        ended = False  # the container is exiting (its trailer came) or has exited
         try:
             if not self.alive:
                 raise EngineError("The container's streams were closed before the run")
@@ -233,6 +234,7 @@ class Attached:
                 if trailer is not None:
                     files = trailer[1]
             killed = timed_out.is_set()
+            ended = True
             oom = code == KILLED and not killed and await self.engine.oom_killed(self.id)
             if code is not None and code > 128 and not oom and not killed and (
                 await self.engine.kill_signals(self.id, fed_at)
@@ -262,7 +264,7 @@ class Attached:
             ahead.cancel()
             with contextlib.suppress(Exception):
                 self.channel.close()
-            self.engine.remove_soon(self.id)
+            self.engine.remove_soon(self.id, stopping=ended)
 
 
 def _ended(on_exit: Callable[[], None] | None) -> Callable[[asyncio.Future[Any]], None]:

@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 # The engine may take this long to answer a plain request before it counts as unreachable.
 REQUEST_TIMEOUT = 30.0
+# A run's container that has sent its trailer is exiting: its removal waits this long for the
+# engine to report the stop, then goes ahead (and kills it) anyway.
+STOP_WAIT = 5.0
 # Colour codes the classic builder wraps around a step's stderr.
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -322,12 +325,23 @@ class Engine(BuildCalls):
         with _engine_errors():
             await self.docker.containers.container(container_id).kill(signal="SIGKILL")
 
-    def remove_soon(self, container_id: str) -> None:
+    def remove_soon(self, container_id: str, stopping: bool = False) -> None:
         """Remove a container in the background (off the run's critical path); tracked so that
-        it is not collected, and awaited by close()."""
-        cleanup = asyncio.ensure_future(self.remove_container(container_id))
+        it is not collected, and awaited by close().
+
+        With `stopping` (its run has ended: the boot command is exiting, or has exited), the
+        removal first waits for the engine to report the stop, at most STOP_WAIT. A container
+        removed while it still runs is killed first, which costs the engine a call to the OCI
+        runtime and its events: removed at its trailer, most runs' containers were."""
+        cleanup = asyncio.ensure_future(self._remove_stopped(container_id) if stopping
+                                        else self.remove_container(container_id))
         self._cleanups.add(cleanup)
         cleanup.add_done_callback(self._cleanups.discard)
+
+    async def _remove_stopped(self, container_id: str) -> None:
+        with contextlib.suppress(EngineError, TimeoutError):
+            await asyncio.wait_for(self.wait(container_id), STOP_WAIT)
+        await self.remove_container(container_id)
 
     async def start(self, config: dict[str, Any]) -> Attached:
         """Create a container, attach to its streams and start it: it then waits for input.
