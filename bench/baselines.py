@@ -5,6 +5,8 @@ run under load, and another revision of tinirun side by side."""
 
 from __future__ import annotations
 
+import functools
+import statistics
 import subprocess
 import tempfile
 import time
@@ -47,15 +49,19 @@ def baseline_docker_run(lang: str, n: int) -> Series:
     return timed(once, n, f"docker run --rm {lang}")
 
 
-def against(rev: str, svc: Service, n: int, data_dir: Path) -> dict[str, Any]:
+def against(rev: str, svc: Service, n: int, data_dir: Path,
+            per_level: int = 0) -> dict[str, Any]:
     """Python and JavaScript hello (runs that write no output file) on this revision and on
-    `rev`, the two services side by side, runs alternating."""
+    `rev`, the two services side by side, runs alternating; with `per_level`, python hello's
+    throughput at concurrency 8 on each, in two rounds that alternate (each service idle while
+    the other is measured)."""
     with tempfile.TemporaryDirectory(prefix="tinirun-rev-") as tmp:
         tree = Path(tmp) / "tree"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(tree),
                         rev], check=True)
         try:
-            base = Service(data_dir, root=tree, RUNNER_MAX_CONCURRENT_RUNS="64")
+            base = Service(data_dir, root=tree, RUNNER_MAX_CONCURRENT_RUNS="64",
+                           RUNNER_QUEUE_SIZE="256")
             rows = []
             try:
                 for lang in ("python", "javascript"):
@@ -72,12 +78,25 @@ def against(rev: str, svc: Service, n: int, data_dir: Path) -> dict[str, Any]:
                                  "here_ms": round(here.median, 1),
                                  "ratio": round(here.median / there.median, 2)})
                     print(f"  {lang}: {rev} {there.median:.1f} ms, here {here.median:.1f} ms")
+                rounds: dict[str, list[float]] = {"here": [], "base": []}
+                body = {"code": HELLO["python"], "lang": "python"}
+                for _ in range(2 if per_level else 0):
+                    for service, key in ((svc, "here"), (base, "base")):
+                        level = load(functools.partial(service.run, body), 8, per_level)
+                        rounds[key].append(level["runs_per_s"])
+                throughput = {key: round(statistics.mean(v), 2) for key, v in rounds.items() if v}
+                if throughput:
+                    print(f"  python runs/s at concurrency 8: {rev} {throughput['base']}, "
+                          f"here {throughput['here']} (rounds {rounds})")
             finally:
                 base.close()
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
                            check=False)
-    return {"rev": rev, "rows": rows}
+    result: dict[str, Any] = {"rev": rev, "rows": rows}
+    if throughput:
+        result["throughput_8"] = {**throughput, "rounds": rounds}
+    return result
 
 
 def baseline_docker_exec(image: str, n: int) -> Series:

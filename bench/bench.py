@@ -318,7 +318,8 @@ def main() -> int:
             report["functions_compiled"] = issue17.function_vs_one_off(svc, args.n, timed)
             if args.against:
                 print(f"against {args.against}")
-                report["against"] = against(args.against, svc, args.n, Path(tmp) / "base")
+                report["against"] = against(args.against, svc, args.n, Path(tmp) / "base",
+                                            args.per_level)
             print("throughput")
             levels = [int(x) for x in args.levels.split(",")]
             report["throughput"], peak = bench_throughput(svc, levels, args.per_level)

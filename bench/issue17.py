@@ -268,4 +268,9 @@ def markdown_rows(report: dict[str, Any]) -> list[str]:
         for row in against["rows"]:
             lines.append(f"| {row['what']} | {row['base_ms']} | {row['here_ms']} | "
                          f"{row['ratio']} |")
+        tp = against.get("throughput_8")
+        if tp:
+            lines += ["", f"Python hello at concurrency 8, two alternating rounds each: "
+                      f"{against['rev']} {tp['base']} runs/s, this one {tp['here']} runs/s "
+                      f"(ratio {tp['here'] / tp['base']:.2f}; rounds {tp['rounds']})."]
     return lines
