@@ -257,8 +257,9 @@ def prestart_boot(language: Language) -> list[str] | None:
 # A launcher boot: `sh -c SCRIPT sh PROGRAM RUN...`. The interpreter (RUN, after the language's
 # prelude has put PROGRAM where the interpreter loads it first) reads the payload on fd 3 and
 # has its standard input on .tinirun/stdin, which the payload fills in place. A watchdog waits
-# for the time limit the launcher writes to a fifo, then ends the interpreter (the inner
-# timeout, as `timeout -k 2` does for the shell boot).
+# for the time limit the launcher writes to a fifo (the launcher unlinks it once both ends are
+# open), then ends the interpreter (the inner timeout, as `timeout -k 2` does for the shell
+# boot).
 _LAUNCH_HEAD = f"""l=$1; shift
 exec 4<&0
 mkdir -p .tinirun && : > {STDIN_FILE} && mkfifo {GO_FIFO} || exit 125
@@ -267,7 +268,7 @@ _LAUNCH_TAIL = f"""
 "$@" 3<&4 4<&- < {STDIN_FILE} &
 p=$!
 exec 4<&- </dev/null
-{{ exec < {GO_FIFO}; rm -f {GO_FIFO}; read -r t || exit 0
+{{ exec < {GO_FIFO}; read -r t || exit 0
   sleep "$t"; kill -TERM $p; sleep 2; kill -KILL $p; }} >/dev/null 2>&1 &
 wait $p
 c=$?

@@ -200,6 +200,7 @@
   };
   const esbuild = esbuildService();
   const go = fs.openSync('/tmp/.tinirun-go', 'w');
+  fs.unlinkSync('/tmp/.tinirun-go'); // both ends are open: the boot shell needs its name no more
   // Read up to the archive's end block (as tar does), not to the end of input: over a TLS
   // connection to the engine the service cannot half-close the container's stdin.
   const chunks = [];

@@ -13,6 +13,7 @@ import sys
 
 def _launch(sitedir: str) -> None:
     go = os.open("/tmp/.tinirun-go", os.O_WRONLY)
+    os.unlink("/tmp/.tinirun-go")  # both ends are open: the boot shell needs its name no more
     for name in ("tinirun-launcher.pth", "tinirun-launcher.txt"):
         os.unlink(os.path.join(sitedir, name))
     path = sitedir
