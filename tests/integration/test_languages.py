@@ -120,3 +120,39 @@ def test_a_seventh_language_is_a_folder(lua_server: Server) -> None:
         assert client.post("/api/function/greet-lua/run",
                            json={"input": "abc"}).json()["stdout"] == "ABC"
         client.delete("/api/function/greet-lua")
+
+
+# What the shipped Dockerfiles record for the boot commands, each with a way round it.
+RECORDS = {"python": "/usr/lib/tinirun/python-user-site", "rust": "/opt/tinirun/rust-link.args"}
+OWN_HELLO = {"python": "print('own image')", "rust": 'fn main() { println!("own image"); }\n'}
+
+
+def test_an_image_of_ones_own_needs_no_record_of_ours(server: Server, make) -> None:  # type: ignore[no-untyped-def]
+    """RUNNER_IMAGE_<LANG> may name an image not built from the folder's Dockerfile: without
+    the records that Dockerfile writes, python's launcher finds the user site directory from
+    the interpreter's name, and rust links through gcc's driver."""
+    from tinirun.languages import get_language
+    from tinirun.runner.images import ImageManager
+
+    images = ImageManager(engine=None)  # type: ignore[arg-type]
+    tags = {}
+    srv: Server | None = None
+    try:
+        for lang, record in RECORDS.items():
+            assert result_of(server.run({"lang": lang, "code": OWN_HELLO[lang]}))["exit_code"] == 0
+            tag = f"tinirun-test-own-{lang}:1"
+            dockerfile = f"FROM {images.runtime_tag(get_language(lang))}\nRUN rm {record}\n"
+            subprocess.run(["docker", "build", "-q", "-t", tag, "-"], input=dockerfile.encode(),
+                           capture_output=True, check=True)
+            tags[lang] = tag
+        srv = make(**{f"RUNNER_IMAGE_{lang.upper()}": tag for lang, tag in tags.items()})
+        srv.start()
+        for lang in RECORDS:
+            result = result_of(srv.run({"lang": lang, "code": OWN_HELLO[lang]}))
+            assert (result["exit_code"], result["stdout"]) == (0, "own image\n"), (lang, result)
+    finally:
+        if srv is not None:
+            srv.stop()  # its warm containers go first, then their images can
+        for tag in tags.values():
+            subprocess.run(["docker", "image", "rm", "--force", tag], capture_output=True,
+                           check=False)
