@@ -120,6 +120,9 @@ class FakeEngine:
         self.removed: list[str] = []
         # Removed after their run ended (the removal waits for the engine to report the stop).
         self.removed_stopping: list[str] = []
+        # What remove_soon returns (the container's stop): None (stopped already), or a future
+        # a test completes.
+        self.removal: asyncio.Future[None] | None = None
         # Every container started, removed or not.
         self.started: list[FakeContainer] = []
         self.images: dict[str, FakeImage] = {}
@@ -173,11 +176,13 @@ class FakeEngine:
         self.calls["events"] += 1
         return list(self.containers[container_id].program.signals)
 
-    def remove_soon(self, container_id: str, stopping: bool = False) -> None:
+    def remove_soon(self, container_id: str,
+                    stopping: bool = False) -> asyncio.Future[None] | None:
         self.removed.append(container_id)
         if stopping:
             self.removed_stopping.append(container_id)
         self.containers.pop(container_id, None)
+        return self.removal
 
     async def remove_container(self, container_id: str) -> None:
         self.remove_soon(container_id)

@@ -284,6 +284,39 @@ def test_a_finished_runs_container_is_removed_once_stopped(server: Server) -> No
         assert "destroy" in actions and "kill" not in actions, (cid, actions)
 
 
+# A program that forges the boot shell's trailer (the nonce is in its work dir) and lives on.
+FORGED_TRAILER = (
+    "import sys, time\n"
+    "mark = '\\x00\\x1etinirun-end:' + open('.tinirun/nonce').read().strip() + '\\x1e'\n"
+    "sys.stdout.write(mark); sys.stdout.flush()\n"
+    "sys.stderr.write(mark + '0 0\\n'); sys.stderr.flush()\n"
+    "time.sleep(120)\n"
+)
+
+
+def test_a_program_that_outlives_its_forged_result_keeps_its_slot(make) -> None:  # type: ignore[no-untyped-def]
+    """A forged trailer ends the run's stream, but the container lives on until its removal
+    stops it (the removal waits a while for a stop first): the run's slot is held until then,
+    so with one slot the next run's container starts only after it has died."""
+    srv: Server = make(RUNNER_MAX_CONCURRENT_RUNS="1", RUNNER_POOL_SIZE="0")
+    srv.start()
+    since = time.time()
+    forged = srv.run({"lang": "python", "code": FORGED_TRAILER, "timeout": 150})
+    assert result_of(forged)["exit_code"] == 0
+    nxt = srv.run({"lang": "bash", "code": "echo next"})
+    assert result_of(nxt)["stdout"] == "next\n"
+    first, second = container_of_run(forged), container_of_run(nxt)
+    assert wait_gone(first, 60) and wait_gone(second, 60)
+    out = subprocess.run(
+        ["docker", "events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}",
+         "--filter", "type=container", "--format", "{{.TimeNano}} {{.Actor.ID}} {{.Action}}"],
+        capture_output=True, text=True, check=True).stdout
+    events = [line.split(" ", 2) for line in out.splitlines()]
+    died = [int(t) for t, cid, action in events if cid.startswith(first) and action == "die"]
+    started = [int(t) for t, cid, action in events if cid.startswith(second) and action == "start"]
+    assert died and started and died[0] < started[0], out
+
+
 def test_engine_unreachable(make) -> None:  # type: ignore[no-untyped-def]
     srv = make(DOCKER_HOST="unix:///nonexistent/docker.sock")
     srv.start()

@@ -129,5 +129,26 @@ async def test_a_slot_freed_by_its_run_lets_the_next_in_while_its_stream_goes_on
     assert gate.running == 0
 
 
+async def test_a_run_whose_container_is_still_going_keeps_its_slot_until_it_is_gone() -> None:
+    """A run that ends while its container still exits (its removal waits for the stop) gives
+    its slot back when the removal is done, not when its stream ends: a program that outlives
+    its own result never runs beside the next run."""
+    gate = Gate(slots=1, queue_size=5)
+    slot = Slot()
+    removal: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def run() -> AsyncIterator[Chunk]:
+        yield Chunk.info("result")
+        slot.free(removal)  # what the run's container tells it as the run ends
+
+    assert await collect(gate.stream(run(), slot)) == ["result"]
+    assert gate.running == 1  # the stream has ended; the container is not gone yet
+    second = asyncio.create_task(collect(gate.stream(_now("b"))))
+    await async_wait_until(lambda: gate.waiting == 1, "the next run waiting")
+    removal.set_result(None)
+    assert await asyncio.wait_for(second, 10) == ["Waiting in queue: position 1", "b"]
+    assert gate.running == 0
+
+
 async def _now(name: str) -> AsyncIterator[Chunk]:
     yield Chunk.info(name)

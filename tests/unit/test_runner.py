@@ -4,6 +4,7 @@ timeout, OOM, a stop from outside)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -70,6 +71,19 @@ async def test_output_streams_and_the_result_collects_it() -> None:
     assert engine.containers == {} and len(engine.removed) == 1
     # The run ended: its removal waits for the stop (no kill by the engine).
     assert engine.removed_stopping == engine.removed
+
+
+async def test_a_finished_run_hands_its_removal_to_on_exit() -> None:
+    """The run's slot is its container's until the removal (which waits for the stop) is
+    done: `on_exit` gets that removal."""
+    engine = FakeEngine()
+    engine.removal = asyncio.get_running_loop().create_future()
+    told: list[Any] = []
+    chunks = [c async for c in make_runner(engine).execute(
+        "img", {}, Payload(b"payload", "n"), LIMITS, on_exit=lambda after=None: told.append(after))]
+    assert result(chunks).exit_code == 0
+    # (Told first by the engine's wait, which the fake's run without a trailer asks for.)
+    assert told[-1] is engine.removal
 
 
 async def test_payload_is_written_to_the_container() -> None:

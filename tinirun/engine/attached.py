@@ -84,7 +84,15 @@ class Lifecycle(Protocol):
 
     async def kill_signals(self, container_id: str, since: float) -> list[str]: ...
 
-    def remove_soon(self, container_id: str, stopping: bool = False) -> None: ...
+    def remove_soon(self, container_id: str,
+                    stopping: bool = False) -> asyncio.Future[None] | None: ...
+
+
+class OnExit(Protocol):
+    """Told that a run's container has ended; with `after`, that it is still exiting and no
+    longer runs once `after` is done (`gate.Slot.free`)."""
+
+    def __call__(self, after: asyncio.Future[Any] | None = None) -> None: ...
 
 
 class Attached:
@@ -126,7 +134,7 @@ class Attached:
 
     async def feed(self, stdin: bytes, time_limit: float,
                    mark: bytes | None = None,
-                   on_exit: Callable[[], None] | None = None,
+                   on_exit: OnExit | None = None,
                    handoff: Handoff | None = None) -> AsyncIterator[Output | Exit]:
         """Write `stdin` and close it (with `handoff`: once it is done, see Handoff), then
         yield the output as it comes and finally one Exit.
@@ -138,7 +146,9 @@ class Attached:
         no wait for the engine to tear the container down, unless the code says a signal
         ended the program (then the engine's word on OOM and on stops from outside counts).
         `on_exit` is called as soon as the container has ended, even while the caller is
-        still held up with earlier output (a run's slot is its container's, not its client's).
+        still held up with earlier output (a run's slot is its container's, not its client's);
+        when the run has ended but its container may still be exiting, with the future of its
+        stop (the removal waits for it, or kills the container).
 
         Output is read ahead of the caller: up to READ_AHEAD_BYTES while the program runs (a
         caller that lags holds the program back), all of it once the deadline is past. The
@@ -264,10 +274,12 @@ class Attached:
             ahead.cancel()
             with contextlib.suppress(Exception):
                 self.channel.close()
-            self.engine.remove_soon(self.id, stopping=ended)
+            stopped = self.engine.remove_soon(self.id, stopping=ended)
+            if ended and on_exit is not None:
+                on_exit(stopped)
 
 
-def _ended(on_exit: Callable[[], None] | None) -> Callable[[asyncio.Future[Any]], None]:
+def _ended(on_exit: OnExit | None) -> Callable[[asyncio.Future[Any]], None]:
     """The done callback of a container's wait: tell `on_exit` (also when the wait failed or
     was cancelled because the run ended otherwise), and consume a failure nobody awaited."""
 

@@ -21,7 +21,7 @@ import aiodocker
 import aiohttp
 
 from tinirun.engine import _aiodocker
-from tinirun.engine.attached import Attached, Exit
+from tinirun.engine.attached import Attached, Exit, OnExit
 from tinirun.engine.building import BuildCalls
 from tinirun.engine.errors import engine_error as _engine_error
 from tinirun.engine.errors import engine_errors as _engine_errors
@@ -29,7 +29,7 @@ from tinirun.engine.output import Handoff, Output
 from tinirun.errors import BuildError, EngineError
 from tinirun.labels import SERVICE
 
-__all__ = ["Attached", "Engine", "Exit", "Handoff", "Output"]
+__all__ = ["Attached", "Engine", "Exit", "Handoff", "OnExit", "Output"]
 
 log = logging.getLogger(__name__)
 
@@ -325,23 +325,32 @@ class Engine(BuildCalls):
         with _engine_errors():
             await self.docker.containers.container(container_id).kill(signal="SIGKILL")
 
-    def remove_soon(self, container_id: str, stopping: bool = False) -> None:
+    def remove_soon(self, container_id: str, stopping: bool = False) -> asyncio.Future[None]:
         """Remove a container in the background (off the run's critical path); tracked so that
-        it is not collected, and awaited by close().
+        it is not collected, and awaited by close(). Returns a future that is done once the
+        container no longer runs, for the run's slot to wait on (`gate.Slot.free`).
 
         With `stopping` (its run has ended: the boot command is exiting, or has exited), the
         removal first waits for the engine to report the stop, at most STOP_WAIT. A container
         removed while it still runs is killed first, which costs the engine a call to the OCI
         runtime and its events: removed at its trailer, most runs' containers were."""
-        cleanup = asyncio.ensure_future(self._remove_stopped(container_id) if stopping
-                                        else self.remove_container(container_id))
+        stopped: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def remove() -> None:
+            try:
+                if stopping:
+                    with contextlib.suppress(EngineError, TimeoutError):
+                        await asyncio.wait_for(self.wait(container_id), STOP_WAIT)
+                        stopped.set_result(None)
+                await self.remove_container(container_id)
+            finally:
+                if not stopped.done():
+                    stopped.set_result(None)
+
+        cleanup = asyncio.ensure_future(remove())
         self._cleanups.add(cleanup)
         cleanup.add_done_callback(self._cleanups.discard)
-
-    async def _remove_stopped(self, container_id: str) -> None:
-        with contextlib.suppress(EngineError, TimeoutError):
-            await asyncio.wait_for(self.wait(container_id), STOP_WAIT)
-        await self.remove_container(container_id)
+        return stopped
 
     async def start(self, config: dict[str, Any]) -> Attached:
         """Create a container, attach to its streams and start it: it then waits for input.

@@ -13,10 +13,10 @@ import contextlib
 import hashlib
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
-from tinirun.engine.docker import Engine
+from tinirun.engine.docker import Engine, OnExit
 from tinirun.errors import (
     BuildError,
     EngineError,
@@ -298,7 +298,7 @@ class FunctionService:
 
     async def run(
         self, record: FunctionRecord, tag: str, input: str, limits: RunLimits,
-        on_exit: Callable[[], None] | None = None,
+        on_exit: OnExit | None = None,
     ) -> AsyncIterator[Chunk]:
         """Run the function's image with `input` on stdin; no install, no compile. `on_exit`:
         see `Runner.execute`."""

@@ -8,6 +8,7 @@ import collections
 import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Any
 
 from tinirun.errors import BusyError, ServiceStoppingError
 from tinirun.failures import error_data
@@ -23,16 +24,29 @@ class Slot:
     """A run's hold on one of the gate's slots, given back once: by the run as soon as its
     container has ended (`free`, e.g. from the engine's exit callback), else by the gate when
     the run's stream ends. So a client that reads slowly, or not at all, delays only its own
-    stream, never the next run."""
+    stream, never the next run.
+
+    A run whose container may still be exiting when its stream ends (its removal waits for
+    the engine to report the stop) frees it with `after`, done once the container no longer
+    runs: so a program that outlives its own result (a forged trailer) runs in its slot, never
+    beside the next run's."""
 
     def __init__(self) -> None:
         self._give_back: Callable[[], None] | None = None
+        self._after: asyncio.Future[Any] | None = None
         self.freed = False
 
     def hold(self, give_back: Callable[[], None]) -> None:
         self._give_back = give_back
 
-    def free(self) -> None:
+    def free(self, after: asyncio.Future[Any] | None = None) -> None:
+        if after is not None and not after.done():
+            self._after = after
+            after.add_done_callback(lambda _: self._give())
+        elif self._after is None or self._after.done():
+            self._give()
+
+    def _give(self) -> None:
         if self._give_back is not None and not self.freed:
             self.freed = True
             self._give_back()

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import codecs
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,7 @@ from tinirun.engine.container import (
     memory_bytes,
     nano_cpus,
 )
-from tinirun.engine.docker import Attached, Engine, Exit, Handoff, Output
+from tinirun.engine.docker import Attached, Engine, Exit, Handoff, OnExit, Output
 from tinirun.errors import EngineError, InvalidRequestError
 from tinirun.failures import error_data
 from tinirun.labels import KIND, Kind
@@ -168,7 +168,7 @@ class Runner:
         )
 
     async def run(self, prepared: PreparedRun,
-                  on_exit: Callable[[], None] | None = None) -> AsyncIterator[Chunk]:
+                  on_exit: OnExit | None = None) -> AsyncIterator[Chunk]:
         """The whole one-off run as chunks, ending with one `result` or one `error`;
         `on_exit` is called when its container has ended (see `execute`)."""
         language = prepared.language
@@ -260,7 +260,7 @@ class Runner:
     async def execute(self, image: str, env: Mapping[str, str], stdin: Payload,
                       limits: RunLimits, command: list[str] | None = None,
                       output_globs: tuple[str, ...] = (),
-                      on_exit: Callable[[], None] | None = None,
+                      on_exit: OnExit | None = None,
                       compiles: Language | None = None) -> AsyncIterator[Chunk]:
         """Run one payload in a container of `image` (booted with `command`); yield its
         output, then its result with the files matching `output_globs` (or a `docker`
