@@ -173,6 +173,21 @@ def test_memory_limit(server: Server) -> None:
     assert result["oom_killed"] is True
 
 
+
+def test_a_child_killed_for_memory_is_told_by_the_kernels_count(server: Server) -> None:
+    """The shell survives the OOM kill of its pipeline's tail and sends the trailer, with the
+    kernel's count of OOM kills in the run's cgroup: the verdict does not wait on the engine's
+    own flag, which now and then is set too late. Three runs, each must say so."""
+    code = "echo before\nhead -c 20000000 /dev/zero | tail\n"
+    for _ in range(3):
+        result = result_of(server.run({"code": code, "lang": "bash", "mem_limit_mb": 16}))
+        assert result["stdout"] == "before\n", result
+        assert (result["exit_code"], result["oom_killed"]) == (137, True), result
+    # A program killed by SIGKILL of its own is not out of memory.
+    result = result_of(server.run({"code": "kill -KILL $$", "lang": "bash"}))
+    assert (result["exit_code"], result["oom_killed"]) == (137, False), result
+
+
 def test_no_network(server: Server) -> None:
     code = (
         "import socket\n"

@@ -41,8 +41,19 @@ def test_trailer_needs_both_markers_the_header_and_every_byte() -> None:
     stderr.feed(b"err" + MARK + b"3 5\nab")
     assert read_trailer(stdout, stderr) is None
     stderr.feed(b"cde")
-    assert read_trailer(stdout, stderr) == (3, b"abcde")
+    assert read_trailer(stdout, stderr) == (3, b"abcde", None)
     assert read_trailer(EndScanner(MARK), stderr) is None
+
+
+def test_trailer_carries_the_oom_kill_count_where_the_cgroup_gives_one() -> None:
+    stdout, stderr = EndScanner(MARK), EndScanner(MARK)
+    stdout.feed(MARK)
+    stderr.feed(MARK + b"137 0 2\n")
+    assert read_trailer(stdout, stderr) == (137, b"", 2)
+    # Where the cgroup says nothing the shell leaves the count out (a trailing space).
+    stderr = EndScanner(MARK)
+    stderr.feed(MARK + b"0 0 \n")
+    assert read_trailer(stdout, stderr) == (0, b"", None)
 
 
 def tar(files: dict[str, bytes], symlink: str | None = None) -> bytes:

@@ -20,6 +20,7 @@ from tinirun.engine.output import (
     Handoff,
     Output,
     ReadAhead,
+    Trailer,
     read_trailer,
 )
 from tinirun.errors import EngineError
@@ -211,7 +212,7 @@ class Attached:
                 if handoff is None:
                     self.channel.close_input()
                 scanners = {1: EndScanner(mark), 2: EndScanner(mark)} if mark else {}
-                trailer: tuple[int, bytes] | None = None
+                trailer: Trailer | None = None
                 reader = asyncio.create_task(ahead.run())
                 while True:
                     message = await ahead.next()
@@ -233,19 +234,22 @@ class Attached:
                         yield Output(stream, held)
             files = b""
             killed = timed_out.is_set()
-            if trailer is not None and trailer[0] <= 128 and not killed:
-                code: int | None = trailer[0]
-                files = trailer[1]
+            if trailer is not None and trailer.code <= 128 and not killed:
+                code: int | None = trailer.code
+                files = trailer.files
             else:
                 # No trailer (the container was killed, or the program ended by a signal):
                 # the engine's wait answers with the container's exit code.
                 code = await asyncio.wait_for(asyncio.shield(wait_exit()),
                                               time_limit + EXIT_GRACE)
                 if trailer is not None:
-                    files = trailer[1]
+                    files = trailer.files
             killed = timed_out.is_set()
             ended = True
-            oom = code == KILLED and not killed and await self.engine.oom_killed(self.id)
+            # The kernel's count in the trailer, where there is one; else the engine's flag.
+            kills = trailer.oom_kills if trailer is not None else None
+            oom = code == KILLED and not killed and (
+                kills > 0 if kills is not None else await self.engine.oom_killed(self.id))
             if code is not None and code > 128 and not oom and not killed and (
                 await self.engine.kill_signals(self.id, fed_at)
             ):

@@ -9,7 +9,7 @@ import collections
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from tinirun.engine.errors import engine_errors
 
@@ -72,20 +72,30 @@ class EndScanner:
         return held
 
 
-def read_trailer(stdout: EndScanner, stderr: EndScanner) -> tuple[int, bytes] | None:
-    """The exit code and the file tar once the whole trailer is in, else None."""
+class Trailer(NamedTuple):
+    """What the boot shell sends once the program has ended."""
+
+    code: int
+    files: bytes
+    # The OOM killer's kills in the run's memory cgroup; None where the cgroup does not say.
+    oom_kills: int | None = None
+
+
+def read_trailer(stdout: EndScanner, stderr: EndScanner) -> Trailer | None:
+    """The exit code, the file tar and the OOM kill count once the whole trailer is in, else
+    None."""
     if not (stdout.done and stderr.done):
         return None
     line, sep, rest = stderr.after.partition(b"\n")
     if not sep:
         return None
     try:
-        code, size = (int(x) for x in line.split())
+        numbers = [int(x) for x in line.split()]
     except ValueError:
         return None
-    if len(rest) < size:
+    if len(numbers) not in (2, 3) or len(rest) < numbers[1]:
         return None
-    return code, rest[:size]
+    return Trailer(numbers[0], rest[:numbers[1]], numbers[2] if len(numbers) == 3 else None)
 
 
 class Channel(Protocol):

@@ -210,6 +210,8 @@ def pack(entries: Mapping[str, bytes], script: str, timeout: int, stdin: str | N
 # has ended: kill what it left (kill -9 -1: every process of the run's user but this shell),
 # then the trailer. Output files: regular files only (find does not follow symbolic links)
 # under the roots the payload names; the service matches them against the request's globs.
+# $k: the OOM killer's kills in the run's memory cgroup, as the kernel counts them (empty where
+# the cgroup does not say): the engine's own OOMKilled flag now and then comes too late.
 _TRAILER = f"""
 kill -9 -1 2>/dev/null
 read -r n < {NONCE_FILE} 2>/dev/null || n=
@@ -224,8 +226,16 @@ if [ -s {OUTPUTS_FILE} ]; then
     s=$(wc -c < $o)
   fi
 fi
+k=
+for f in /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/memory.events; do
+  if [ -r $f ]; then
+    k=0
+    while read -r a b; do if [ "$a" = oom_kill ]; then k=$b; fi; done < $f
+    break
+  fi
+done
 printf '{_octal(MARK_PREFIX)}%s\\036' "$n"
-printf '{_octal(MARK_PREFIX)}%s\\036%s %s\\n' "$n" "$c" "$s" >&2
+printf '{_octal(MARK_PREFIX)}%s\\036%s %s %s\\n' "$n" "$c" "$s" "$k" >&2
 if [ "$s" -gt 0 ]; then cat $o >&2; fi
 exit $c
 """
