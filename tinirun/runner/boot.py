@@ -211,7 +211,8 @@ def pack(entries: Mapping[str, bytes], script: str, timeout: int, stdin: str | N
 # then the trailer. Output files: regular files only (find does not follow symbolic links)
 # under the roots the payload names; the service matches them against the request's globs.
 # $k: the OOM killer's kills in the run's memory cgroup, as the kernel counts them (empty where
-# the cgroup does not say): the engine's own OOMKilled flag now and then comes too late.
+# the cgroup does not say, as before Linux 4.13): the engine's OOMKilled flag now and then comes
+# too late.
 _TRAILER = f"""
 kill -9 -1 2>/dev/null
 read -r n < {NONCE_FILE} 2>/dev/null || n=
@@ -229,7 +230,6 @@ fi
 k=
 for f in /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/memory.events; do
   if [ -r $f ]; then
-    k=0
     while read -r a b; do if [ "$a" = oom_kill ]; then k=$b; fi; done < $f
     break
   fi
