@@ -199,7 +199,7 @@ class Runner:
         limits; here the compile is part of the run, and only its CPU quota is larger (never
         more than a client may ask for the whole run). The program itself always runs under
         `cpu_limit`: the run script waits after the compile until the service has set it."""
-        if not language.compile or boot.launcher_boot(language, language.run) is not None:
+        if not language.compile or (language.launcher is not None and language.launcher.compiles):
             return None
         cpu = max(self.compile_cpus, cpu_limit)
         if nano_cpus(cpu, self.isolation) <= nano_cpus(cpu_limit, self.isolation):
