@@ -121,6 +121,22 @@ async def test_deadline_kills_and_says_timeout() -> None:
     assert engine.calls["kill"] == 1
 
 
+async def test_the_trailers_oom_count_decides_over_the_engines_flag() -> None:
+    """The kernel's count of OOM kills in the trailer decides the verdict: an engine whose flag
+    comes too late (False) does not make an OOM kill a plain SIGKILL, and a count of 0 is not
+    overruled by the flag either."""
+    mark = boot.marker("n")
+    engine = FakeEngine(programs(
+        Program(output=[(1, mark), (2, mark + b"137 0 1\n")], exit_code=137, oom=False),
+        Program(output=[(1, mark), (2, mark + b"137 0 0\n")], exit_code=137, oom=True)))
+    runner = make_runner(engine)
+    told = result(await execute(runner))
+    assert (told.exit_code, told.oom_killed) == (137, True)
+    plain = result(await execute(runner))
+    assert (plain.exit_code, plain.oom_killed) == (137, False)
+    assert engine.calls["inspect"] == 0
+
+
 async def test_oom_kill_is_told_apart_from_a_program_killed_by_sigkill() -> None:
     engine = FakeEngine(programs(Program(exit_code=137, oom=True), Program(exit_code=137)))
     runner = make_runner(engine)
