@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import RedisServer
 from tests.integration.server import API_KEY, Server, result_of
+from tests.wait import wait_until
 
 DEAD_ENGINE = "unix:///nonexistent/tinirun-test-docker.sock"
 
@@ -94,6 +95,8 @@ def test_metrics_count_known_runs(server: Server) -> None:
     assert delta("tinirun_run_duration_seconds_count", language="python") == 2
     assert delta("tinirun_queue_wait_seconds_count") == 2
     assert delta("tinirun_streamed_bytes_total", stream="stdout") == len("x" * 9 + "\n")
-    assert value(after, "tinirun_runs_in_flight") == 0
+    # A run holds its slot until its container has stopped, a moment after its result.
+    wait_until(lambda: value(samples(server), "tinirun_runs_in_flight") == 0,
+               "the runs' containers stopped")
     assert value(after, "tinirun_queue_length") == 0
     assert any(name == "tinirun_warm_containers" for name, _ in after)
