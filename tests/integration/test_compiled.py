@@ -6,8 +6,11 @@ with lld; compile errors in the compiler's own words, read by the folder's patte
 from __future__ import annotations
 
 import base64
+import subprocess
 
+from tests.integration.conftest import warm_containers
 from tests.integration.server import Server, result_of
+from tests.wait import wait_until
 from tinirun.languages import get_language
 from tinirun.languages.diagnostics import find_diagnostics
 
@@ -142,6 +145,36 @@ def test_rust_runtime_linked_by_lld_itself(server: Server) -> None:
     assert result["exit_code"] == 0, result
     assert result["stdout"] == "2 1 true true 1\nbye\n", result
     assert "panicked at main.rs:21:46:" in result["stderr"], result
+
+def test_rust_prestarted_linker_links_and_speaks_for_itself(server: Server) -> None:
+    """A warm container has ld.lld pre-started beside rustc, waiting for its arguments; the
+    snippet links through it, and a link error comes out in lld's own words with rustc's,
+    as when rustc starts the linker itself. What the program sees is not changed by it."""
+    result = result_of(server.run({"lang": "rust", "code": 'fn main() { println!("linked"); }\n'}))
+    assert (result["exit_code"], result["stdout"]) == (0, "linked\n"), result
+    waiting = wait_until(
+        lambda: [c for c in warm_containers(server, "rust") if "ld.lld @/tmp/.tinirun-link"
+                 in subprocess.run(["docker", "top", c, "-o", "pid,args"], capture_output=True,
+                                   text=True).stdout],
+        "a warm rust container with ld.lld waiting")
+    assert waiting
+    bad = result_of(server.run({"lang": "rust", "code":
+                                'extern "C" {\n    fn nosuch();\n}\n\n'
+                                "fn main() {\n    unsafe { nosuch() }\n}\n"}))
+    assert bad["exit_code"] == 1, bad
+    assert "ld.lld: error: undefined symbol: nosuch" in bad["stderr"], bad
+    assert "error: linking with `/opt/tinirun/prestarted/ld.lld` failed: exit status: 1" \
+        in bad["stderr"], bad
+    # An argument that a response file would have to quote goes to ld.lld whole.
+    spaced = result_of(server.run({"lang": "rust", "code":
+                                   '#[link(name = "no such")]\nextern "C" {\n    fn f();\n}\n\n'
+                                   "fn main() {\n    unsafe { f() }\n}\n"}))
+    assert "ld.lld: error: unable to find library -lno such\n" in spaced["stderr"], spaced
+    # A compile error never reaches the waiting linker: the run ends all the same, with
+    # rustc's message.
+    again = result_of(server.run({"lang": "rust", "code": "fn main() {\n    let x: i32 = \"a\";\n}\n"}))
+    assert again["exit_code"] == 1 and "--> main.rs:2:18" in again["stderr"], again
+
 
 # The program's own CPU quota, as its cgroup says (cgroup v2, else v1), in microseconds per
 # 100 ms period.

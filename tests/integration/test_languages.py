@@ -123,14 +123,15 @@ def test_a_seventh_language_is_a_folder(lua_server: Server) -> None:
 
 
 # What the shipped Dockerfiles record for the boot commands, each with a way round it.
-RECORDS = {"python": "/usr/lib/tinirun/python-user-site", "rust": "/opt/tinirun/rust-link.args"}
+RECORDS = {"python": ["/usr/lib/tinirun/python-user-site"],
+           "rust": ["/opt/tinirun/rust-link.args", "/opt/tinirun/prestarted"]}
 OWN_HELLO = {"python": "print('own image')", "rust": 'fn main() { println!("own image"); }\n'}
 
 
 def test_an_image_of_ones_own_needs_no_record_of_ours(server: Server, make) -> None:  # type: ignore[no-untyped-def]
     """RUNNER_IMAGE_<LANG> may name an image not built from the folder's Dockerfile: without
     the records that Dockerfile writes, python's launcher finds the user site directory from
-    the interpreter's name, and rust links through gcc's driver."""
+    the interpreter's name, and rust links through gcc's driver (no ld.lld pre-started)."""
     from tinirun.languages import get_language
     from tinirun.runner.images import ImageManager
 
@@ -141,7 +142,7 @@ def test_an_image_of_ones_own_needs_no_record_of_ours(server: Server, make) -> N
         for lang, record in RECORDS.items():
             assert result_of(server.run({"lang": lang, "code": OWN_HELLO[lang]}))["exit_code"] == 0
             tag = f"tinirun-test-own-{lang}:1"
-            dockerfile = f"FROM {images.runtime_tag(get_language(lang))}\nRUN rm {record}\n"
+            dockerfile = f"FROM {images.runtime_tag(get_language(lang))}\nRUN rm -r {' '.join(record)}\n"
             subprocess.run(["docker", "build", "-q", "-t", tag, "-"], input=dockerfile.encode(),
                            capture_output=True, check=True)
             tags[lang] = tag

@@ -314,5 +314,9 @@ def test_rust_without_dependencies_boots_with_rustc_prestarted() -> None:
     assert prestarted == boot.prestart_boot(RUST) and prestarted != boot.SHELL_BOOT
     assert runner.boot_for(RUST, dependencies=True) == boot.SHELL_BOOT
     assert runner.boot_for(get_language("go")) == boot.SHELL_BOOT  # no prestart
-    # What rustc is pre-started with is what the compile command runs without dependencies.
-    assert RUST.spec.prestart and RUST.spec.prestart in RUST.compile
+    # What rustc is pre-started with is what the compile command runs without dependencies,
+    # but for the linker it is given when the image has a pre-started one.
+    prestart, compile = RUST.spec.prestart, RUST.compile
+    assert prestart.startswith("if [ -x /opt/tinirun/prestarted/ld.lld ] "
+                               "&& [ -f /opt/tinirun/rust-link.args ]")
+    assert prestart.split("; elif ", 1)[1] == compile.split("; elif ", 1)[1]
