@@ -160,7 +160,7 @@ def engine_calls_per_run(n: int) -> dict[str, float]:
                 async for _ in runner.run(prepared):
                     pass
                 await refilled()  # the refill is part of the run's cost
-            await asyncio.sleep(0.5)  # background removals
+            await engine.settled()  # the runs' removals, in the background
             spent = Counter(engine.calls)
             spent.subtract(before)
             return {kind: round(count / n, 2) for kind, count in sorted(spent.items()) if count}

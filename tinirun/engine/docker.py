@@ -90,9 +90,13 @@ class Engine(BuildCalls):
                 raise EngineError(f"Cannot reach the Docker engine: {exc}") from exc
         return self._docker
 
+    async def settled(self) -> None:
+        """Wait for the background removals (`remove_soon`) in flight to end."""
+        while self._cleanups:
+            await asyncio.gather(*list(self._cleanups), return_exceptions=True)
+
     async def close(self) -> None:
-        if self._cleanups:
-            await asyncio.gather(*self._cleanups, return_exceptions=True)
+        await self.settled()
         if self._docker is not None:
             await self._docker.close()
             self._docker = None
