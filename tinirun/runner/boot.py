@@ -45,8 +45,10 @@ NONCE_FILE = ".tinirun/nonce"
 OUTPUTS_FILE = ".tinirun/outputs"
 # Where a payload for a pre-started compiler has the snippet (its own file is then a fifo).
 SOURCE_FILE = ".tinirun/source"
-# The fifo on which a pre-started compiler's exit status comes.
+# The fifo on which a pre-started compiler's exit status comes (LINKING before it, from a
+# compile that says when its last step starts).
 COMPILED_FIFO = "/tmp/.tinirun-compiled"
+LINKING = "linking"
 # The in-container timeout is a second line of defence (it holds even if the service dies);
 # the service kills the container at the deadline itself.
 INNER_TIMEOUT_SLACK = 2
@@ -96,40 +98,64 @@ def run_script(language: Language, args: Sequence[str] = (), command: str | None
     With `prestarted` (the container was booted with `prestart_boot`), the compile step is the
     compiler already waiting on the snippet's fifo: the script writes the snippet (from
     SOURCE_FILE) into it, takes the compiler's exit status, and puts the snippet's file in
-    place for the program."""
+    place for the program. A pre-started compile may say LINKING on COMPILED_FIFO before its
+    last step (rust's linker does, as it starts): with `handoff`, the marker is written then,
+    so that the service sets the run's quota while the link runs (the new quota starts a
+    fresh period, which the link's few milliseconds do not exhaust); the program still waits
+    for the line, and a link that fails waits for it too before the script exits, so that
+    the service's update never meets a container that has gone."""
     lines = ["#!/bin/sh"]
+    hand = handoff and bool(language.compile)
     if command is None:
         if prestarted:
-            lines.extend(_prestarted_lines(language, typecheck))
+            lines.extend(_prestarted_lines(language, typecheck, hand))
         else:
             lines.extend(prepare_lines(language, typecheck))
-        if handoff and language.compile:
-            lines.append(f"read -r n < {NONCE_FILE} || exit 125")
-            lines.append(f"printf '{_octal(COMPILED_PREFIX)}%s\\036' \"$n\" >&2")
+            if hand:
+                lines.extend(_HAND_OFF)
+        if hand:
             lines.append("read -r _ || exit 125")
     quoted = "".join(" " + shlex.quote(a) for a in args)
     lines.append(f"exec {command or language.run}{quoted} < {STDIN_FILE}")
     return "\n".join(lines) + "\n"
 
 
-def _prestarted_lines(language: Language, typecheck: bool) -> list[str]:
-    """`prepare_lines` with the pre-started compiler in place of the compile command."""
+def _prestarted_lines(language: Language, typecheck: bool, handoff: bool) -> list[str]:
+    """`prepare_lines` with the pre-started compiler in place of the compile command; with
+    `handoff`, the marker written (at LINKING, or once the compile has succeeded)."""
     source = shlex.quote(language.source)
+    linking = ([*_HAND_OFF, "h=1"] if handoff else [])
     return [
         *prepare_lines(language, typecheck, compile=False),
         # In the background: a compiler that ended before it opened the fifo still gives its
         # status (the trailer then kills this writer).
         f"cat {SOURCE_FILE} > {source} &",
-        f"read -r s < {COMPILED_FIFO} || exit 125",
+        *(["h="] if handoff else []),
+        # Read and write, so that the fifo has a writer between the compile's two lines.
+        f"exec 5<> {COMPILED_FIFO} || exit 125",
+        "read -r s <&5 || exit 125",
+        f'if [ "$s" = {LINKING} ]; then',
+        *(f"  {line}" for line in linking),
+        "  read -r s <&5 || exit 125",
+        "fi",
+        "exec 5<&-",
         f"mv -f {SOURCE_FILE} {source} || exit 125",
-        '[ "$s" = 0 ] || exit "$s"',
+        *(['[ "$s" = 0 ] || { [ -z "$h" ] || read -r _; exit "$s"; }',
+           '[ -n "$h" ] || {', *(f"  {line}" for line in _HAND_OFF), "}"]
+          if handoff else ['[ "$s" = 0 ] || exit "$s"']),
     ]
+
 
 
 def _octal(data: bytes) -> str:
     """`data` for printf's format: control bytes as octal escapes."""
     return "".join(chr(b) if 32 <= b < 127 and chr(b) not in "\\%'" else f"\\{b:03o}"
                    for b in data)
+
+
+# The handoff marker, written on stderr (the script then waits for the service's line).
+_HAND_OFF = [f"read -r n < {NONCE_FILE} || exit 125",
+             f"printf '{_octal(COMPILED_PREFIX)}%s\\036' \"$n\" >&2"]
 
 
 def prepare_lines(language: Language, typecheck: bool = False,
