@@ -146,10 +146,11 @@ def test_rust_runtime_linked_by_lld_itself(server: Server) -> None:
     assert result["stdout"] == "2 1 true true 1\nbye\n", result
     assert "panicked at main.rs:21:46:" in result["stderr"], result
 
+
 def test_rust_prestarted_linker_links_and_speaks_for_itself(server: Server) -> None:
     """A warm container has ld.lld pre-started beside rustc, waiting for its arguments; the
     snippet links through it, and a link error comes out in lld's own words with rustc's,
-    as when rustc starts the linker itself. What the program sees is not changed by it."""
+    as when rustc starts the linker itself."""
     result = result_of(server.run({"lang": "rust", "code": 'fn main() { println!("linked"); }\n'}))
     assert (result["exit_code"], result["stdout"]) == (0, "linked\n"), result
     waiting = wait_until(

@@ -146,7 +146,6 @@ def _prestarted_lines(language: Language, typecheck: bool, handoff: bool) -> lis
     ]
 
 
-
 def _octal(data: bytes) -> str:
     """`data` for printf's format: control bytes as octal escapes."""
     return "".join(chr(b) if 32 <= b < 127 and chr(b) not in "\\%'" else f"\\{b:03o}"
