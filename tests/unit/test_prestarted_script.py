@@ -75,13 +75,17 @@ class Run:
         return code, out
 
 
-def test_the_marker_comes_when_the_compile_starts_its_link(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("status", "outcome"), [("0", (0, b"ran\n")), ("1", (1, b""))])
+def test_the_marker_comes_when_the_compile_starts_its_link(
+        tmp_path: Path, status: str, outcome: tuple[int, bytes]) -> None:
+    """After the marker, a link that succeeds runs the program once the service's line has
+    come; one that fails ends with its status, the program not run."""
     run = Run(tmp_path, handoff=True)
     run.say(boot.LINKING)
     # Before the compile's status: the service sets the quota while the link runs.
     assert run.marked.wait(PATIENCE), run.stderr
-    run.say("0")
-    assert run.finish(go=True) == (0, b"ran\n")
+    run.say(status)
+    assert run.finish(go=True) == outcome
     assert run.stderr.count(MARK) == 1
 
 
@@ -91,14 +95,6 @@ def test_without_the_services_line_the_program_never_starts(tmp_path: Path) -> N
     run.say("0")
     assert run.finish(go=False) == (125, b"")
     assert MARK in run.stderr
-
-
-def test_a_link_that_fails_after_the_marker_ends_with_its_status(tmp_path: Path) -> None:
-    run = Run(tmp_path, handoff=True)
-    run.say(boot.LINKING)
-    assert run.marked.wait(PATIENCE), run.stderr
-    run.say("1")
-    assert run.finish(go=True) == (1, b"")
 
 
 @pytest.mark.parametrize("handoff", [True, False])
