@@ -122,27 +122,39 @@ def run_script(language: Language, args: Sequence[str] = (), command: str | None
 
 def _prestarted_lines(language: Language, typecheck: bool, handoff: bool) -> list[str]:
     """`prepare_lines` with the pre-started compiler in place of the compile command; with
-    `handoff`, the marker written (at LINKING, or once the compile has succeeded)."""
+    `handoff`, the marker written (at LINKING, or once the compile has succeeded; `h` says
+    it was written at LINKING)."""
     source = shlex.quote(language.source)
-    linking = ([*_HAND_OFF, "h=1"] if handoff else [])
-    return [
+    lines = [
         *prepare_lines(language, typecheck, compile=False),
         # In the background: a compiler that ended before it opened the fifo still gives its
         # status (the trailer then kills this writer).
         f"cat {SOURCE_FILE} > {source} &",
-        *(["h="] if handoff else []),
+    ]
+    if handoff:
+        lines.append("h=")
+    lines += [
         # Read and write, so that the fifo has a writer between the compile's two lines.
         f"exec 5<> {COMPILED_FIFO} || exit 125",
         "read -r s <&5 || exit 125",
         f'if [ "$s" = {LINKING} ]; then',
-        *(f"  {line}" for line in linking),
+    ]
+    if handoff:
+        lines += [f"  {line}" for line in _HAND_OFF] + ["  h=1"]
+    lines += [
         "  read -r s <&5 || exit 125",
         "fi",
         "exec 5<&-",
         f"mv -f {SOURCE_FILE} {source} || exit 125",
-        *(['[ "$s" = 0 ] || { [ -z "$h" ] || read -r _; exit "$s"; }',
-           '[ -n "$h" ] || {', *(f"  {line}" for line in _HAND_OFF), "}"]
-          if handoff else ['[ "$s" = 0 ] || exit "$s"']),
+    ]
+    if not handoff:
+        return [*lines, '[ "$s" = 0 ] || exit "$s"']
+    return [
+        *lines,
+        # A failed link after the marker still takes the service's line (its update is on
+        # its way), then ends with the compile's status.
+        '[ "$s" = 0 ] || { [ -z "$h" ] || read -r _; exit "$s"; }',
+        '[ -n "$h" ] || {', *(f"  {line}" for line in _HAND_OFF), "}",
     ]
 
 
