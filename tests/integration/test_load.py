@@ -44,6 +44,8 @@ def test_queue_place_429_and_hang_up_while_queued(make) -> None:  # type: ignore
         # The queued client hangs up here.
     thread.join(30)
     assert result_of(first)["stdout"] == "go\n"
+    # The first run holds its slot until its container has stopped, a moment after its result.
+    assert wait_gone(container_of_run(first), 60)
     # Its place was freed: the next run goes straight through, no queue.
     chunks = srv.run({"code": "echo next", "lang": "bash"})
     assert result_of(chunks)["stdout"] == "next\n"
