@@ -12,10 +12,11 @@ import contextlib
 import logging
 import os
 import uuid
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tinirun.cluster import Cluster
 from tinirun.config import Config
 from tinirun.engine.container import BuildLimits, Isolation
 from tinirun.engine.docker import Engine
@@ -23,15 +24,20 @@ from tinirun.errors import EngineError
 from tinirun.labels import OWNER
 from tinirun.languages import all_languages
 from tinirun.metrics import Metrics
+from tinirun.models import Chunk
 from tinirun.runner.catalog import LanguageCatalog
 from tinirun.runner.functions import FunctionService
-from tinirun.runner.gate import Gate
+from tinirun.runner.gate import Gate, Slot
 from tinirun.runner.housekeeping import Housekeeper
 from tinirun.runner.images import BuildSettings, ImageManager
 from tinirun.runner.pool import PoolSettings, WarmPool
 from tinirun.runner.run import Runner
 from tinirun.store import open_store
 from tinirun.store.base import Store
+
+if TYPE_CHECKING:  # the cluster (and Redis) are imported only when RUNNER_CLUSTER is set
+    from tinirun.cluster import Cluster
+    from tinirun.cluster.wire import Job
 
 log = logging.getLogger("tinirun")
 
@@ -63,6 +69,17 @@ class Services:
         self._cleanup = asyncio.create_task(self.housekeeper.loop(self.config.cleanup_interval))
         if self.cluster is not None:
             self.cluster.start()
+
+    async def admit(self, local: Callable[[Slot], AsyncIterator[Chunk]],
+                    job: Callable[[Cluster], Job]) -> AsyncIterator[Chunk]:
+        """A run admitted: by the gate alone (one service), or across the cluster. `local`
+        makes the run's chunks here, freeing the slot it is given when its container ends;
+        `job` describes it to the cluster. Raises BusyError (429) before anything streams."""
+        if self.cluster is None:
+            self.gate.check()
+            slot = Slot()
+            return self.gate.stream(local(slot), slot)
+        return await self.cluster.admit(local, job(self.cluster))
 
     async def stop_runs(self) -> None:
         """At the shutdown deadline: runs still going end with a `docker` error, their
@@ -163,6 +180,8 @@ async def build_services(config: Config) -> Services:
     catalog = LanguageCatalog(all_languages(), engine, images, runner)
     cluster = None
     if config.cluster and config.redis_url and config.registry:
+        from tinirun.cluster import Cluster
+
         cluster = Cluster(config, engine, images, runner, pool, gate, functions, metrics)
     return Services(config=config, engine=engine, images=images, pool=pool, runner=runner,
                     gate=gate, store=store, functions=functions, housekeeper=housekeeper,

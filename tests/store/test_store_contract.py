@@ -17,8 +17,9 @@ from tests.conftest import RedisServer
 from tinirun.errors import FunctionExistsError, NotFoundError, StoreUnavailableError
 from tinirun.function_models import StatusBuilding, StatusError, StatusNotBuilt, StatusReady
 from tinirun.models import ErrorKind
-from tinirun.store import RedisStore, SqliteStore, keys, open_store
+from tinirun.store import SqliteStore, keys, open_store
 from tinirun.store.base import FunctionRecord, Store
+from tinirun.store.redis import RedisStore
 
 T0 = "2024-05-01T10:00:00Z"
 T1 = "2024-05-02T11:30:00Z"

@@ -11,7 +11,6 @@ from tinirun.api.deps import ServicesDep, StreamKind
 from tinirun.api.oneshot import one_shot
 from tinirun.api.openapi import stream_responses
 from tinirun.api.streaming import chunk_response
-from tinirun.cluster import admit
 from tinirun.models import ErrorData, RunRequest, RunResult
 
 router = APIRouter()
@@ -70,8 +69,7 @@ async def run_code(
     if await services.images.needs_build(prepared.language, prepared.dependencies):
         services.images.gate.check()  # 429 now, rather than an error chunk later
     # The slot is freed when the run's container ends, however slowly the client reads.
-    run = await admit(
-        services.gate, services.cluster,
+    run = await services.admit(
         lambda slot: services.metrics.observe_run(
             services.runner.run(prepared, on_exit=slot.free), prepared.language.name, "code"),
         lambda cluster: cluster.job("code", body.model_dump(mode="json")))

@@ -11,7 +11,6 @@ from starlette.responses import Response, StreamingResponse
 from tinirun.api.deps import ServicesDep, StreamKind
 from tinirun.api.openapi import stream_responses
 from tinirun.api.streaming import chunk_response
-from tinirun.cluster import admit
 from tinirun.errors import EngineError
 from tinirun.failures import error_of
 from tinirun.function_models import (
@@ -44,8 +43,7 @@ async def _admitted_run(
     job = {**body.model_dump(mode="json"), "name": record.name, "lang": record.lang,
            "version": record.version, "tag": tag}
     # The slot is freed when the run's container ends, however slowly the client reads.
-    return await admit(
-        services.gate, services.cluster,
+    return await services.admit(
         lambda slot: services.metrics.observe_run(
             functions.run(record, tag, body.input, limits, on_exit=slot.free), record.lang,
             "function"),

@@ -2,20 +2,21 @@
 sharing a Redis (function records, a run queue on Redis Streams, heartbeats) and an image
 registry (function and dependency images built once). See the README, "More than one machine".
 
-`Cluster` is made by the composition root when RUNNER_CLUSTER=true; `admit` is the one hook
-the routes call, with or without a cluster.
+`Cluster` is made by the composition root when RUNNER_CLUSTER=true (only then is this package,
+and Redis with it, imported); the routes reach it through `Services.admit`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
 
 from tinirun.cluster.front import Front, Local, cluster_status
 from tinirun.cluster.images import RegistryImages
@@ -23,7 +24,7 @@ from tinirun.cluster.node import READ_BLOCK_MS, Node, lost
 from tinirun.cluster.wire import Job
 from tinirun.config import Config
 from tinirun.engine.docker import Engine
-from tinirun.errors import TinirunError
+from tinirun.errors import StoreUnavailableError, TinirunError
 from tinirun.function_models import FunctionRunRequest, StatusReady
 from tinirun.metrics import Metrics
 from tinirun.models import Chunk, RunLimits, RunRequest
@@ -34,7 +35,7 @@ from tinirun.runner.pool import WarmPool
 from tinirun.runner.run import Runner
 from tinirun.store.base import FunctionRecord
 
-__all__ = ["Cluster", "Job", "admit"]
+__all__ = ["Cluster", "Job"]
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,11 @@ class Cluster:
         await self.redis.aclose()
 
     async def status(self) -> dict[str, Any]:
-        return await cluster_status(self.redis, self.name)
+        """The nodes and the queue; StoreUnavailableError (503) when Redis cannot be reached."""
+        try:
+            return await cluster_status(self.redis, self.name)
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailableError(f"Cluster store unavailable: {exc}") from exc
 
     async def admit(self, local: Local, job: Job) -> AsyncIterator[Chunk]:
         return await self.front.admit(local, job)
@@ -124,14 +129,3 @@ class Cluster:
             self.functions.run(record, tag, request.input, limits, on_exit=slot.free),
             record.lang, "function")
 
-
-async def admit(gate: Gate, cluster: Cluster | None, local: Local,
-                job: Callable[[Cluster], Job]) -> AsyncIterator[Chunk]:
-    """A run admitted: by the gate alone (one service), or across the cluster. `local` makes
-    the run's chunks here, freeing the slot it is given when its container ends. Raises
-    BusyError (429) before anything streams."""
-    if cluster is None:
-        gate.check()
-        slot = Slot()
-        return gate.stream(local(slot), slot)
-    return await cluster.admit(local, job(cluster))

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tinirun.store.base import FunctionRecord, Store
-from tinirun.store.redis import RedisStore
 from tinirun.store.sqlite import SqliteStore
 
-__all__ = ["FunctionRecord", "RedisStore", "SqliteStore", "Store", "open_store"]
+__all__ = ["FunctionRecord", "SqliteStore", "Store", "open_store"]
 
 
 async def open_store(redis_url: str | None, data_dir: Path) -> Store:
@@ -19,5 +18,7 @@ async def open_store(redis_url: str | None, data_dir: Path) -> Store:
     StoreUnavailableError) now, since a data directory that cannot be used will not heal.
     """
     if redis_url:
+        from tinirun.store.redis import RedisStore  # Redis is imported only when it is used
+
         return RedisStore.from_url(redis_url)
     return await SqliteStore.open(data_dir)
