@@ -37,6 +37,7 @@ from tinirun.store.base import Store
 
 if TYPE_CHECKING:  # the cluster (and Redis) are imported only when RUNNER_CLUSTER is set
     from tinirun.cluster import Cluster
+    from tinirun.cluster.front import Local
     from tinirun.cluster.wire import Job
 
 log = logging.getLogger("tinirun")
@@ -70,8 +71,7 @@ class Services:
         if self.cluster is not None:
             self.cluster.start()
 
-    async def admit(self, local: Callable[[Slot], AsyncIterator[Chunk]],
-                    job: Callable[[Cluster], Job]) -> AsyncIterator[Chunk]:
+    async def admit(self, local: Local, job: Callable[[Cluster], Job]) -> AsyncIterator[Chunk]:
         """A run admitted: by the gate alone (one service), or across the cluster. `local`
         makes the run's chunks here, freeing the slot it is given when its container ends;
         `job` describes it to the cluster. Raises BusyError (429) before anything streams."""

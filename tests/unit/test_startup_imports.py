@@ -9,12 +9,13 @@ from pathlib import Path
 
 CHECK = """
 import asyncio, sys
+from pathlib import Path
 import tinirun.api.server, tinirun.cli
 from tinirun.api.app import create_app
 from tinirun.config import Config
 from tinirun.store import open_store
 create_app(Config.from_env({'RUNNER_API_KEY': 'k'}))
-asyncio.run(open_store(None, __import__('pathlib').Path(sys.argv[1])))
+asyncio.run(open_store(None, Path(sys.argv[1])))
 print(sorted(m for m in sys.modules if m.split('.')[0] == 'redis' or m == 'tinirun.cluster'
              or m.startswith('tinirun.cluster.') or m == 'tinirun.store.redis'))
 """
