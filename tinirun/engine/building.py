@@ -35,10 +35,13 @@ class BuildCalls:
     def docker(self) -> aiodocker.Docker:
         raise NotImplementedError
 
+    async def _create(self, config: dict[str, Any], name: str | None = None) -> Any:
+        raise NotImplementedError
+
     async def create(self, config: dict[str, Any], name: str | None = None) -> str:
         """Create a container (not started); its id."""
         with engine_errors():
-            container = await self.docker.containers.create(config=config, name=name)
+            container = await self._create(config, name)
         return str(container.id)
 
 

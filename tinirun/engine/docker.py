@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from typing import Any
 
 import aiodocker
@@ -351,10 +351,37 @@ class Engine(BuildCalls):
                 if not stopped.done():
                     stopped.set_result(None)
 
-        cleanup = asyncio.ensure_future(remove())
-        self._cleanups.add(cleanup)
-        cleanup.add_done_callback(self._cleanups.discard)
+        self._in_background(remove())
         return stopped
+
+    def _in_background(self, cleanup: Coroutine[Any, Any, None]) -> None:
+        """Run a cleanup off the caller's path, held until it ends and awaited by close()."""
+        task = asyncio.ensure_future(cleanup)
+        self._cleanups.add(task)
+        task.add_done_callback(self._cleanups.discard)
+
+    async def _create(self, config: dict[str, Any], name: str | None = None) -> Any:
+        """Create a container (aiodocker's handle on it).
+
+        The engine goes on creating a container when the client that asked hangs up, so a
+        caller cancelled during the request (a warm pool closing, a client gone) would leave
+        a container nobody knows the id of. The request is shielded instead: it goes on in
+        the background, and the container it makes is removed as soon as its id is known.
+        """
+        self.calls["create"] += 1
+        request = asyncio.ensure_future(self.docker.containers.create(config=config, name=name))
+        try:
+            return await asyncio.shield(request)
+        except asyncio.CancelledError:
+            self._in_background(self._remove_once_made(request))
+            raise
+
+    async def _remove_once_made(self, request: asyncio.Future[Any]) -> None:
+        try:
+            container = await asyncio.wait_for(request, REQUEST_TIMEOUT)
+        except Exception:  # noqa: BLE001 - no container was made, or the engine is gone
+            return
+        await self.remove_container(container.id)
 
     async def start(self, config: dict[str, Any]) -> Attached:
         """Create a container, attach to its streams and start it: it then waits for input.
@@ -364,8 +391,7 @@ class Engine(BuildCalls):
         container_id: str | None = None
         try:
             with _engine_errors():
-                self.calls["create"] += 1
-                container = await self.docker.containers.create(config=config)
+                container = await self._create(config)
                 container_id = container.id
                 self.calls["attach"] += 1
                 stream = await _aiodocker.open_attach(container)
