@@ -11,7 +11,7 @@ import asyncio
 import itertools
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,7 +236,10 @@ class FakeEngine:
     async def is_running(self, name: str) -> bool:
         return name in self.networks.get("proxies", set())
 
-    async def start_named(self, name: str, config: dict[str, Any]) -> None:
+    async def start_named(self, name: str, config: dict[str, Any],
+                          networks: Sequence[str] = ()) -> None:
+        for network in networks:
+            await self.connect_network(network, name)
         self.networks.setdefault("proxies", set()).add(name)
 
     async def ensure_network(self, name: str, labels: Mapping[str, str], internal: bool,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiodocker
@@ -100,15 +100,22 @@ class BuildCalls:
         return bool(data and (data.get("State") or {}).get("Running"))
 
 
-    async def start_named(self, name: str, config: dict[str, Any]) -> None:
+    async def start_named(self, name: str, config: dict[str, Any],
+                          networks: Sequence[str] = ()) -> None:
         """Start container `name`: made from `config` unless it exists (another service may be
-        making it at the same moment)."""
+        making it at the same moment), and on `networks` too before it starts.
+
+        Joined to a network once it runs, a container has its /etc/resolv.conf rewritten in
+        place, not atomically: a program that reads it at that moment (squid, as it starts)
+        finds no name server and resolves nothing until it restarts."""
         with engine_errors():
             try:
                 await self.docker.containers.create(config=config, name=name)
             except aiodocker.DockerError as exc:
                 if exc.status != 409:
                     raise
+            for network in networks:
+                await self.connect_network(network, name)
             try:
                 await self.docker.containers.container(name).start()
             except aiodocker.DockerError as exc:

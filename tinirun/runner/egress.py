@@ -258,8 +258,7 @@ class EgressProxy:
                               "Config": {"max-size": "1m", "max-file": "1"}},
             },
         }
-        await self.engine.start_named(self.name, config)
-        await self.engine.connect_network(self.network, self.name)
+        await self.engine.start_named(self.name, config, networks=[self.network])
         log.info("install proxy %s started on %s", self.name, self.network)
 
     async def remove(self) -> None:
