@@ -148,6 +148,9 @@ class Runtimes:
                 yield line
             if await process.wait() != 0:
                 raise BuildError("debootstrap failed", "\n".join(output[-50:]))
+            # debootstrap leaves the packages it installed in apt's cache (32 MB).
+            for package in (root / "var/cache/apt/archives").glob("*.deb"):
+                package.unlink()
             # Stream the root filesystem straight into the engine.
             archive = await asyncio.create_subprocess_exec(
                 "tar", "-C", str(root), "-c", ".", stdout=asyncio.subprocess.PIPE
