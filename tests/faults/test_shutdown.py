@@ -1,20 +1,25 @@
 """Stopping the service. SIGTERM: it stops accepting at once, lets runs under way finish up to
 RUNNER_SHUTDOWN_GRACE, then stops the rest and removes every container of its own. SIGKILL:
 at the next start no container of the killed process remains and no function is `building`
-(builds under SIGKILL: tests/integration/test_functions.py)."""
+(builds under SIGKILL: tests/integration/test_functions.py). Closed while its warm pool fills, it
+leaves no container either."""
 
 from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests.integration.conftest import containers_of
 from tests.integration.server import Server, result_of
+from tinirun.config import Config
+from tinirun.service import build_services, installation_id
 
 
 def stream_in_background(srv: Server, body: dict[str, Any]) -> tuple[list[dict[str, Any]],
@@ -116,3 +121,24 @@ def test_sigkill_during_runs_leaves_no_container_at_next_start(make) -> None:  #
     srv.start()
     assert not left & set(containers_of(srv)), "the new start removed the old containers"
     assert result_of(srv.run({"code": "echo again", "lang": "bash"}))["stdout"] == "again\n"
+
+
+def remove_owned_by(owner: str) -> list[str]:
+    """Remove the containers that an installation owns; their ids."""
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=tinirun.owner={owner}"],
+                         capture_output=True, text=True, check=True)
+    if out.stdout.split():
+        subprocess.run(["docker", "rm", "-f", *out.stdout.split()], capture_output=True)
+    return out.stdout.split()
+
+
+async def test_closed_while_the_pool_fills_leaves_no_container(engine_ready: None,
+                                                              tmp_path: Path) -> None:
+    """Closed as soon as it has started, the service's warm pool is still making a container
+    of every runtime. The fills are cancelled, some inside the engine's create, which the
+    engine completes anyway: none of those containers is left (it was, in state `created`)."""
+    services = await build_services(Config.from_env({"RUNNER_API_KEY": "k",
+                                                     "RUNNER_DATA_DIR": str(tmp_path)}))
+    await services.start()
+    await services.close(grace=0)
+    assert remove_owned_by(installation_id(tmp_path)) == []
