@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from tests.integration.conftest import containers_of
+from tests.integration.conftest import containers_of, containers_owned_by
 from tests.integration.server import Server, result_of
 from tinirun.config import Config
 from tinirun.service import build_services, installation_id
@@ -125,11 +125,10 @@ def test_sigkill_during_runs_leaves_no_container_at_next_start(make) -> None:  #
 
 def remove_owned_by(owner: str) -> list[str]:
     """Remove the containers that an installation owns; their ids."""
-    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=tinirun.owner={owner}"],
-                         capture_output=True, text=True, check=True)
-    if out.stdout.split():
-        subprocess.run(["docker", "rm", "-f", *out.stdout.split()], capture_output=True)
-    return out.stdout.split()
+    left = containers_owned_by(owner)
+    if left:
+        subprocess.run(["docker", "rm", "-f", *left], capture_output=True)
+    return left
 
 
 async def test_closed_while_the_pool_fills_leaves_no_container(engine_ready: None,

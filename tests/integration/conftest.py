@@ -15,7 +15,11 @@ from tests.wait import wait_until
 
 def containers_of(server: Server) -> list[str]:
     """Ids of containers that the server's installation owns."""
-    owner = (server.data_dir / "installation-id").read_text().strip()
+    return containers_owned_by((server.data_dir / "installation-id").read_text().strip())
+
+
+def containers_owned_by(owner: str) -> list[str]:
+    """Ids of containers that installation `owner` owns."""
     out = subprocess.run(
         ["docker", "ps", "-aq", "--filter", f"label=tinirun.owner={owner}"],
         capture_output=True, text=True, check=True,

@@ -10,22 +10,12 @@ import json
 import subprocess
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
+from tinirun.config import Config
 from tinirun.engine.docker import Engine
-from tinirun.runner.egress import PROXY_DOCKERFILE, REFUSED_RANGES, AllowedHost, EgressProxy
-from tinirun.runner.images import PROXY_REPO
-from tinirun.runner.runtimes import BASE_TAG, digest
-
-
-def proxy_image() -> str:
-    """The service's proxy image, built here as the service builds it when it is missing."""
-    tag = f"{PROXY_REPO}:{digest(BASE_TAG, PROXY_DOCKERFILE)}"
-    if subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode:
-        subprocess.run(["docker", "build", "-q", "--build-arg", f"BASE={BASE_TAG}",
-                        "--label", "tinirun.kind=proxy", "-t", tag, "-"],
-                       input=PROXY_DOCKERFILE.encode(), capture_output=True, check=True)
-    return tag
+from tinirun.service import make_images
 
 
 def events(since: float, kind: str, name: str) -> list[dict[str, Any]]:
@@ -43,12 +33,15 @@ def resolv_conf(name: str) -> str:
                           capture_output=True, text=True, check=True).stdout
 
 
-async def test_the_proxy_joins_its_network_before_it_starts(engine_ready: None) -> None:
+async def test_the_proxy_joins_its_network_before_it_starts(engine_ready: None,
+                                                            tmp_path: Path) -> None:
     engine = Engine()
-    # An allow-list of its own gives this proxy its own name and network.
-    proxy = EgressProxy(engine, proxy_image(), REFUSED_RANGES,
-                        [AllowedHost(f"test-{uuid.uuid4().hex[:8]}.example")])
+    # An allow-list of its own gives this proxy its own name and network; the image is the
+    # service's, built the service's way when it is missing.
+    config = Config.from_env({"RUNNER_API_KEY": "k", "RUNNER_DATA_DIR": str(tmp_path),
+                              "RUNNER_INSTALL_ALLOW_HOSTS": f"test-{uuid.uuid4().hex[:8]}.example"})
     since = time.time() - 1
+    proxy = await make_images(config, engine).proxy()
     try:
         assert (await proxy.url()).endswith(":3128")
         starts = [e for e in events(since, "container", proxy.name) if e["Action"] == "start"]

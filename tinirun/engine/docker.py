@@ -379,7 +379,7 @@ class Engine(BuildCalls):
     async def _remove_once_made(self, request: asyncio.Future[Any]) -> None:
         try:
             container = await asyncio.wait_for(request, REQUEST_TIMEOUT)
-        except Exception:  # noqa: BLE001 - no container was made, or the engine is gone
+        except Exception:  # no container was made, or the engine is gone
             return
         await self.remove_container(container.id)
 
