@@ -36,6 +36,20 @@ def node_names(srv: Server) -> list[str]:
     return [n["name"] for n in cluster(srv)["nodes"]]
 
 
+def wait_idle(srv: Server, name: str) -> bool:
+    """Wait for node `name` to report no run in progress in a heartbeat written from now on.
+    A client that hangs up has gone before its run's container has ended, and only then is
+    the run's slot free."""
+    since = time.time()
+
+    def idle() -> bool:
+        now = time.time()
+        return any(n["name"] == name and n["running"] == 0
+                   and now - n["heartbeat_age_s"] > since for n in cluster(srv)["nodes"])
+
+    return wait_until(idle)
+
+
 def both(nodes: NodeFactory) -> tuple[Server, Server]:
     n1, n2 = nodes(1), nodes(2)
     assert wait_until(lambda: node_names(n1) == ["node1", "node2"]), cluster(n1)
@@ -60,6 +74,7 @@ def test_a_busy_node_hands_runs_to_the_other_in_order(nodes: NodeFactory) -> Non
     finally:
         hold.close()
     # With a free slot, node 1 runs what reaches it itself.
+    assert wait_idle(n1, "node1"), cluster(n1)
     chunks = n1.run({"lang": "bash", "code": "echo here"})
     assert chunks[0] == {"event": "info", "data": "Running on node node1"}
     assert result_of(chunks)["stdout"] == "here\n"
@@ -213,6 +228,7 @@ def test_a_node_that_loses_its_engine_ends_its_runs_and_gets_no_more(
                           .get("node2") == "down"), cluster(n1)
         hold.close()
         for _ in range(2):
+            assert wait_idle(n1, "node1"), cluster(n1)
             chunks = n1.run({"lang": "bash", "code": "echo survivor"})
             assert chunks[0]["data"] == "Running on node node1"
             assert result_of(chunks)["stdout"] == "survivor\n"
