@@ -37,6 +37,7 @@ from bench.harness import (  # noqa: E402
     PY_HELLO,
     RESULTS,
     ROOT,
+    CpuUse,
     PeakRss,
     Series,
     Service,
@@ -116,11 +117,14 @@ def bench_throughput(svc: Service, levels: list[int], per_level: int) -> tuple[l
     out = []
     with PeakRss(svc) as rss:
         for c in levels:
-            row = load(lambda: svc.run({"code": PY_HELLO, "lang": "python"}), c,
-                       max(per_level, 2 * c))
+            total = max(per_level, 2 * c)
+            with CpuUse(svc.process.pid) as cpu:
+                row = load(lambda: svc.run({"code": PY_HELLO, "lang": "python"}), c, total)
+            row["cpu"] = cpu.per(total)
             out.append(row)
             print(f"  concurrency {c:3}: {row['runs_per_s']:6.2f} runs/s  p95 {row['p95_ms']:8.1f} ms"
-                  f"  errors {row['errors']}")
+                  f"  errors {row['errors']}  CPU/run: machine {row['cpu']['machine_cpu_ms']} ms,"
+                  f" service {row['cpu']['service_cpu_ms']} ms")
     return out, rss.peak
 
 
@@ -190,24 +194,33 @@ def markdown(report: dict[str, Any]) -> str:
               f"| ratio | {f['function_over_one_off']} | |"]
     fresh = report["baselines"]["fresh_throughput"]
     lines += ["", "## Throughput (python hello, through HTTP)", "",
-              "| concurrency | runs/s | p95 ms | errors | vs fresh `docker run` at 8 |",
-              "|---|---|---|---|---|"]
+              "| concurrency | runs/s | p95 ms | errors | vs fresh `docker run` at 8 "
+              "| machine CPU ms per run | service CPU ms per run |",
+              "|---|---|---|---|---|---|---|"]
     for row in report["throughput"]:
+        cpu = row.get("cpu", {})
         lines.append(f"| {row['concurrency']} | {row['runs_per_s']} | {row['p95_ms']} | "
-                     f"{row['errors']} | {row['runs_per_s'] / fresh['runs_per_s']:.2f}x |")
+                     f"{row['errors']} | {row['runs_per_s'] / fresh['runs_per_s']:.2f}x | "
+                     f"{cpu.get('machine_cpu_ms', 'n/a')} | {cpu.get('service_cpu_ms', 'n/a')} |")
     lines.append(f"| fresh `docker run --rm` at {fresh['concurrency']} | {fresh['runs_per_s']} | "
-                 f"{fresh['p95_ms']} | {fresh['errors']} | 1.00x |")
+                 f"{fresh['p95_ms']} | {fresh['errors']} | 1.00x | | |")
     floor = b["engine_floor"]
     lines += ["", f"Engine floor: the engine completes {floor['containers_per_s']} container "
               f"lifecycles per second (create, start, wait, remove of `true`, "
-              f"{floor['concurrency']} at once) — the ceiling for one container per run."]
+              f"{floor['concurrency']} at once) — the ceiling for one container per run"
+              + (f"; the machine spent {floor['cpu']['machine_cpu_ms']} ms of CPU on each"
+                 if "cpu" in floor else "") + "."]
     if "python_lifecycle" in b:
         alone = b["python_lifecycle"]
         lines += ["", f"A python hello's own container lifecycle without the service (create, "
                   f"attach, start with the launcher, payload, output to the trailer, remove; "
                   f"{alone['concurrency']} at once): {alone['runs_per_s']} runs/s, "
-                  f"{alone['runs_per_s'] / floor['containers_per_s']:.2f} of the ceiling. "
-                  "Both measured just after the throughput above."]
+                  f"{alone['runs_per_s'] / floor['containers_per_s']:.2f} of the ceiling"
+                  + (f", {alone['cpu']['machine_cpu_ms']} ms of the machine's CPU each"
+                     if "cpu" in alone else "")
+                  + ". Both measured just after the throughput above. On a machine whose cores "
+                  "are all busy, runs per second is the cores' time over the CPU a run costs "
+                  "(the engine's, the kernel's, the container's, the service's)."]
     m = report["memory"]
     s = report["streaming"]
     lines += ["", "## Server memory", "",
@@ -326,11 +339,17 @@ def main() -> int:
             report["memory"] = {"load_peak_rss_mib": round(peak / 1024, 1)}
             # Just after the throughput, so that a machine's drift over the run does not come
             # between them: the engine's ceiling, and a python run's lifecycle alone.
-            floor = baseline_engine_floor(image, 8, args.per_level)
-            print(f"  engine floor at concurrency 8: {floor['containers_per_s']} containers/s")
-            lifecycle = issue17.python_lifecycle(image, 8, args.per_level)
+            with CpuUse() as cpu:
+                floor = baseline_engine_floor(image, 8, args.per_level)
+            floor["cpu"] = cpu.per(args.per_level)
+            print(f"  engine floor at concurrency 8: {floor['containers_per_s']} containers/s, "
+                  f"machine CPU {floor['cpu']['machine_cpu_ms']} ms each")
+            with CpuUse() as cpu:
+                lifecycle = issue17.python_lifecycle(image, 8, args.per_level)
+            lifecycle["cpu"] = cpu.per(args.per_level)
             print(f"  python run's lifecycle alone at concurrency 8: "
-                  f"{lifecycle['runs_per_s']} runs/s")
+                  f"{lifecycle['runs_per_s']} runs/s, machine CPU "
+                  f"{lifecycle['cpu']['machine_cpu_ms']} ms each")
             print("streaming memory")
             report["streaming"] = bench_streaming_memory(svc, args.stream_clients, args.stream_mib)
         finally:

@@ -178,6 +178,55 @@ def load(run_once: Callable[[], object], concurrency: int, total: int) -> dict[s
             "median_ms": round(statistics.median(latencies), 1) if latencies else None}
 
 
+class CpuUse:
+    """CPU time (ms) the whole machine spent while the `with` block ran (from /proc/stat: every
+    process and the kernel, with the engine's daemons, the containers and this bench), and
+    that of the process `pid` (the service), when given. On a machine whose cores are all
+    busy, runs per second is the cores' time over a run's CPU: this says where it goes.
+
+    The block's end waits for the machine to settle (a tenth of a second with less than a
+    tenth of a core busy, at most 10 s): removals and refills behind the last runs count."""
+
+    def __init__(self, pid: int | None = None) -> None:
+        self.pid = pid
+        self.busy_ms = 0.0
+        self.pid_ms = 0.0
+
+    @staticmethod
+    def _busy() -> float:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return (sum(fields) - fields[3] - fields[4]) * 1000 / os.sysconf("SC_CLK_TCK")
+
+    def _pid_cpu(self) -> float:
+        if self.pid is None:
+            return 0.0
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+    def __enter__(self) -> CpuUse:
+        self._start = (self._busy(), self._pid_cpu())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        deadline = time.monotonic() + 10
+        last = self._busy()
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = self._busy()
+            if now - last < 10:  # ms of CPU in 100 ms, all cores together
+                break
+            last = now
+        self.busy_ms = self._busy() - self._start[0]
+        self.pid_ms = self._pid_cpu() - self._start[1]
+
+    def per(self, runs: int) -> dict[str, float]:
+        """CPU ms per run: the machine's, and the process's."""
+        out = {"machine_cpu_ms": round(self.busy_ms / runs, 1)}
+        if self.pid is not None:
+            out["service_cpu_ms"] = round(self.pid_ms / runs, 1)
+        return out
+
+
 class PeakRss:
     """The server's largest RSS (KiB) while the `with` block runs, sampled every 50 ms."""
 
