@@ -194,8 +194,10 @@ class CpuUse:
 
     @staticmethod
     def _busy() -> float:
+        # user, nice, system, idle, iowait, irq, softirq, steal, guest (in user), guest_nice
         fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        return (sum(fields) - fields[3] - fields[4]) * 1000 / os.sysconf("SC_CLK_TCK")
+        busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6]
+        return busy * 1000 / os.sysconf("SC_CLK_TCK")
 
     def _pid_cpu(self) -> float:
         if self.pid is None:
