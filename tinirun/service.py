@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tinirun.config import Config
 from tinirun.engine.container import BuildLimits, Isolation
@@ -60,6 +60,7 @@ class Services:
     catalog: LanguageCatalog
     cluster: Cluster | None = None
     _cleanup: asyncio.Task[None] | None = field(default=None, repr=False)
+    _stopping: asyncio.Task[Any] | None = field(default=None, repr=False)
 
     async def start(self) -> None:
         """Say whether the engine answers; if it does, repair what a crash left and warm the
@@ -83,13 +84,18 @@ class Services:
 
     async def stop_runs(self) -> None:
         """At the shutdown deadline: runs still going end with a `docker` error, their
-        containers are removed, builds still going are cancelled (status `not_built`)."""
+        containers are removed, builds still going are cancelled (status `not_built`).
+        `close` waits for it: its removals are not cut off when the engine's client closes."""
+        self._stopping = asyncio.current_task()
         self.gate.stop()
         await self.housekeeper.at_stop()
         await self.functions.close(grace=0)
 
     async def close(self, grace: float | None = None) -> None:
         """Let builds finish for up to `grace` seconds, then remove what is left."""
+        if self._stopping is not None:  # the runs' removals at the deadline, still under way
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._stopping)
         if self.cluster is not None:
             await self.cluster.close(grace)  # runs taken from the queue finish first
         if self._cleanup is not None:

@@ -264,7 +264,9 @@ class Engine(BuildCalls):
         return [_aiodocker.container_data(c) for c in containers]
 
     async def remove_container(self, container_id: str) -> None:
-        """Kill and remove a container; quiet when it is already gone."""
+        """Kill and remove a container; quiet when it is already gone. When another removal of
+        it is under way (the engine answers 409), returns once that one is done: a caller
+        that removes before it exits (the service's shutdown) leaves nothing behind."""
         self.calls["remove"] += 1
         try:
             await asyncio.wait_for(
@@ -272,10 +274,27 @@ class Engine(BuildCalls):
                 REQUEST_TIMEOUT,
             )
         except aiodocker.DockerError as exc:
-            if exc.status not in (404, 409):
+            if exc.status == 409 and "in progress" in str(exc.message):
+                await self._removed(container_id)
+            elif exc.status not in (404, 409):
                 log.warning("could not remove container %s: %s", container_id[:12], exc.message)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             log.warning("could not remove container %s: %r", container_id[:12], exc)
+
+    async def _removed(self, container_id: str) -> None:
+        """Wait until the engine has removed a container whose removal is under way."""
+        self.calls["wait"] += 1
+        try:
+            async with _aiodocker.raw_request(
+                self.docker, f"containers/{container_id}/wait", method="POST",
+                params={"condition": "removed"},
+                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
+            ) as response:
+                await response.read()
+        except (aiodocker.DockerError, TimeoutError, aiohttp.ClientError, OSError) as exc:
+            # 404: gone already. Else the sweep at the next start finds it.
+            if not (isinstance(exc, aiodocker.DockerError) and exc.status == 404):
+                log.info("removal of container %s not seen to end: %r", container_id[:12], exc)
 
     async def kill_signals(self, container_id: str, since: float) -> list[str]:
         """The signals the engine sent the container since `since` (epoch seconds), from its
