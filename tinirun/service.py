@@ -93,9 +93,7 @@ class Services:
 
     async def close(self, grace: float | None = None) -> None:
         """Let builds finish for up to `grace` seconds, then remove what is left."""
-        if self._stopping is not None:  # the runs' removals at the deadline, still under way
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._stopping)
+        await self._stopped()
         if self.cluster is not None:
             await self.cluster.close(grace)  # runs taken from the queue finish first
         if self._cleanup is not None:
@@ -106,8 +104,15 @@ class Services:
         await self.catalog.close()
         await self.pool.close()
         await self.housekeeper.at_stop()
+        await self._stopped()  # also one that the deadline started while this one ran
         await self.store.close()
         await self.engine.close()
+
+    async def _stopped(self) -> None:
+        """Wait for `stop_runs`, if it has begun, to end (its failure is its own)."""
+        if self._stopping is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._stopping)
 
 
 def installation_id(data_dir: Path) -> str:
