@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tinirun.config import Config
 from tinirun.engine.container import BuildLimits, Isolation
@@ -60,7 +60,7 @@ class Services:
     catalog: LanguageCatalog
     cluster: Cluster | None = None
     _cleanup: asyncio.Task[None] | None = field(default=None, repr=False)
-    _stopping: asyncio.Task[Any] | None = field(default=None, repr=False)
+    _stopping: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def start(self) -> None:
         """Say whether the engine answers; if it does, repair what a crash left and warm the
@@ -93,7 +93,6 @@ class Services:
 
     async def close(self, grace: float | None = None) -> None:
         """Let builds finish for up to `grace` seconds, then remove what is left."""
-        await self._stopped()
         if self.cluster is not None:
             await self.cluster.close(grace)  # runs taken from the queue finish first
         if self._cleanup is not None:
@@ -104,7 +103,7 @@ class Services:
         await self.catalog.close()
         await self.pool.close()
         await self.housekeeper.at_stop()
-        await self._stopped()  # also one that the deadline started while this one ran
+        await self._stopped()  # before the engine's client closes under its removals
         await self.store.close()
         await self.engine.close()
 

@@ -1,24 +1,17 @@
 """A removal that finds another removal of the same container under way (the engine answers
 409) returns only once the container is gone: the service's shutdown removes what its runs
 left while their own removals are still going, and must not exit before the engine is done.
-aiodocker is faked: a removal takes as long as the test says, and the engine's wait for
+aiodocker is faked: a removal takes as long as the test says, and the container's wait for
 `removed` answers when it is over."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiodocker
 
 from tinirun.engine.docker import Engine
-
-
-class FakeResponse:
-    async def read(self) -> bytes:
-        return b"{}"
 
 
 class FakeContainer:
@@ -39,6 +32,15 @@ class FakeContainer:
         self.docker.made.discard(self.id)
         self.docker.gone.set()
 
+    async def wait(self, timeout: float | None = None,  # noqa: ASYNC109 (aiodocker's own)
+                   **params: Any) -> dict[str, Any]:
+        self.docker.waits.append((f"containers/{self.id}/wait", params))
+        self.docker.waited.set()
+        if self.id not in self.docker.made:
+            raise aiodocker.DockerError(404, f"No such container: {self.id}")
+        await self.docker.gone.wait()
+        return {"StatusCode": 137}
+
 
 class FakeContainers:
     def __init__(self, docker: FakeDocker) -> None:
@@ -58,17 +60,6 @@ class FakeDocker:
         self.waited = asyncio.Event()
         self.waits: list[tuple[str, dict[str, Any]]] = []
         self.containers = FakeContainers(self)
-
-    @contextlib.asynccontextmanager
-    async def _query(self, path: str, method: str = "GET", params: Any = None,
-                     **_: Any) -> AsyncIterator[FakeResponse]:
-        self.waits.append((path, dict(params or {})))
-        self.waited.set()
-        container_id = path.split("/")[1]
-        if container_id not in self.made:
-            raise aiodocker.DockerError(404, f"No such container: {container_id}")
-        await self.gone.wait()
-        yield FakeResponse()
 
     async def close(self) -> None:
         pass

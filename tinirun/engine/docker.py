@@ -285,12 +285,8 @@ class Engine(BuildCalls):
         """Wait until the engine has removed a container whose removal is under way."""
         self.calls["wait"] += 1
         try:
-            async with _aiodocker.raw_request(
-                self.docker, f"containers/{container_id}/wait", method="POST",
-                params={"condition": "removed"},
-                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
-            ) as response:
-                await response.read()
+            await self.docker.containers.container(container_id).wait(
+                condition="removed", timeout=REQUEST_TIMEOUT)
         except (aiodocker.DockerError, TimeoutError, aiohttp.ClientError, OSError) as exc:
             # 404: gone already. Else the sweep at the next start finds it.
             if not (isinstance(exc, aiodocker.DockerError) and exc.status == 404):
